@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and benchmarking Funnel needs.
+# Idempotent: when everything is present it only checks (well under a second).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev            # dense tensors, autograd, optimizers (LibTorch 1.13)
+  nlohmann-json3-dev      # configs, schemas, metrics JSON
+  libcli11-dev            # the funnel command line
+  libcpp-httplib-dev      # serving (later issues)
+  libgtest-dev libgmock-dev
+  libbenchmark-dev
+  python3 python3-torch   # reference implementations measured by bench/
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done" >&2
