@@ -1,6 +1,6 @@
 # Helpers shared by every module's CMakeLists.txt.
 
-set(FUNNEL_WARNINGS -Wall -Wextra -Wno-unused-parameter)
+set(FUNNEL_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
 
 # funnel_module(NAME SOURCES a.cc b.cc DEPS funnel_core ... [PUBLIC_DEPS ...] [TORCH])
 # Creates the library funnel_<NAME>. TORCH links LibTorch and precompiles its header.

@@ -23,13 +23,16 @@ class DataError : public Error {
         file_(std::move(file)),
         line_(line),
         column_(std::move(column)),
-        kind_(std::move(kind)) {}
+        kind_(std::move(kind)),
+        message_(message) {}
 
   const std::string& file() const { return file_; }
   uint64_t line() const { return line_; }
   const std::string& column() const { return column_; }
   /// Short machine-readable category, e.g. "column_count", "label_value" (counted in stats).
   const std::string& kind() const { return kind_; }
+  /// What is wrong, without the location.
+  const std::string& message() const { return message_; }
 
  private:
   static std::string format(const std::string& file, uint64_t line, const std::string& column,
@@ -46,6 +49,7 @@ class DataError : public Error {
   uint64_t line_;
   std::string column_;
   std::string kind_;
+  std::string message_;
 };
 
 namespace detail {

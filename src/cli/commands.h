@@ -1,0 +1,11 @@
+#pragma once
+// Subcommand families of the `funnel` command. Each adds its subcommands to the app and
+// returns; the callback runs the command and throws funnel::Error on failure.
+
+#include <CLI/CLI.hpp>
+
+namespace funnel::cli {
+
+void add_data_commands(CLI::App& app);
+
+}  // namespace funnel::cli

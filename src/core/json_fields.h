@@ -1,0 +1,83 @@
+#pragma once
+// Strict reading of a JSON object: typed getters with defaults, a JSON path in every error,
+// and finish() rejecting keys nobody asked for (so a typo never passes silently).
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace funnel {
+
+class JsonFields {
+ public:
+  /// `path` names the object in messages, e.g. "data.format".
+  JsonFields(const nlohmann::json& object, std::string path) : obj_(object), path_(std::move(path)) {
+    if (!obj_.is_object()) throw Error(path_ + ": expected a JSON object, got " + obj_.dump());
+  }
+
+  bool has(const std::string& key) const { return obj_.contains(key); }
+  std::string path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  /// The raw value (marks the key as used); throws when missing.
+  const nlohmann::json& at(const std::string& key) {
+    used_.insert(key);
+    if (!obj_.contains(key)) throw Error(path(key) + ": required key is missing");
+    return obj_.at(key);
+  }
+
+  template <typename T>
+  T get(const std::string& key, const T& fallback) {
+    used_.insert(key);
+    if (!obj_.contains(key) || obj_.at(key).is_null()) return fallback;
+    return convert<T>(key, obj_.at(key));
+  }
+
+  template <typename T>
+  T require(const std::string& key) {
+    return convert<T>(key, at(key));
+  }
+
+  /// Throws naming every key that was never read.
+  void finish() const {
+    std::string unknown;
+    for (auto it = obj_.begin(); it != obj_.end(); ++it) {
+      if (used_.count(it.key()) == 0) unknown += (unknown.empty() ? "" : ", ") + it.key();
+    }
+    if (!unknown.empty()) {
+      std::string known;
+      for (const auto& k : used_) known += (known.empty() ? "" : ", ") + k;
+      throw Error((path_.empty() ? std::string("config") : path_) + ": unknown key(s) " +
+                  unknown + " (known here: " + known + ")");
+    }
+  }
+
+ private:
+  template <typename T>
+  T convert(const std::string& key, const nlohmann::json& v) const {
+    try {
+      if constexpr (std::is_same_v<T, bool>) {
+        if (!v.is_boolean()) throw Error("expected true or false");
+      } else if constexpr (std::is_integral_v<T>) {
+        if (!v.is_number_integer()) throw Error("expected an integer");
+      } else if constexpr (std::is_floating_point_v<T>) {
+        if (!v.is_number()) throw Error("expected a number");
+      } else if constexpr (std::is_same_v<T, std::string>) {
+        if (!v.is_string()) throw Error("expected a string");
+      }
+      return v.get<T>();
+    } catch (const std::exception& e) {
+      throw Error(path(key) + ": " + e.what() + ", got " + v.dump());
+    }
+  }
+
+  const nlohmann::json& obj_;
+  std::string path_;
+  std::set<std::string> used_;
+};
+
+}  // namespace funnel

@@ -1,0 +1,296 @@
+#include "data/converter.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "core/stopwatch.h"
+#include "data/cache_format.h"
+#include "data/key_map.h"
+#include "data/reader.h"
+#include "data/row_encoder.h"
+#include "data/split_writer.h"
+#include "data/vocabulary.h"
+
+namespace funnel::data {
+namespace {
+
+/// Running mean / variance (Welford), skipping missing values.
+struct Moments {
+  uint64_t n = 0;
+  double mean = 0, m2 = 0;
+  void add(double x) {
+    ++n;
+    const double d = x - mean;
+    mean += d / static_cast<double>(n);
+    m2 += d * (x - mean);
+  }
+  double std() const { return n > 1 ? std::sqrt(m2 / static_cast<double>(n - 1)) : 0.0; }
+};
+
+class Converter {
+ public:
+  Converter(const DataConfig& config, const std::string& dir, const ConvertOptions& options)
+      : config_(config),
+        options_(options),
+        dir_(dir),
+        encoder_(config),
+        layout_(encoder_.layout()) {
+    const size_t F = layout_.sparse.size();
+    counted_.assign(F, false);
+    for (size_t f = 0; f < F; ++f) {
+      const auto& sf = layout_.sparse[f];
+      if (sf.bucketized) continue;
+      const auto& spec = config_.schema.categorical[sf.source];
+      const int64_t buckets = spec.hash_buckets >= 0 ? spec.hash_buckets : config_.vocab.hash_buckets;
+      counted_[f] = buckets == 0;
+    }
+    counts_.resize(F);
+    moments_.resize(layout_.dense.size());
+  }
+
+  DatasetStats run() {
+    Stopwatch total;
+    const bool ratio_split = config_.validation.empty() && config_.validation_ratio > 0;
+    writers_["train"] = std::make_unique<SplitWriter>(join_path(dir_, "train"), layout_);
+    if (!config_.validation.empty() || ratio_split) {
+      writers_["validation"] = std::make_unique<SplitWriter>(join_path(dir_, "validation"), layout_);
+    }
+    if (!config_.test.empty()) {
+      writers_["test"] = std::make_unique<SplitWriter>(join_path(dir_, "test"), layout_);
+    }
+    for (const auto& [name, w] : writers_) init_split(name);
+
+    read_input("train", config_.train, ratio_split);
+    if (!config_.validation.empty()) read_input("validation", config_.validation, false);
+    if (!config_.test.empty()) read_input("test", config_.test, false);
+
+    // Vocabularies from the training split only.
+    std::vector<Vocabulary> vocabs;
+    for (size_t f = 0; f < layout_.sparse.size(); ++f) {
+      const auto& sf = layout_.sparse[f];
+      if (sf.bucketized) {
+        vocabs.push_back(Vocabulary::identity(
+            config_.schema.numeric[sf.source].boundaries.size() + 2));
+        stats_.vocab_distinct_seen.push_back(0);
+      } else {
+        const auto& spec = config_.schema.categorical[sf.source];
+        if (counted_[f]) {
+          const int64_t min_count = spec.min_count >= 0 ? spec.min_count : config_.vocab.min_count;
+          vocabs.push_back(Vocabulary::from_counts(counts_[f], min_count));
+          stats_.vocab_distinct_seen.push_back(vocabs.back().distinct_seen());
+          counts_[f] = KeyMap<uint64_t>(16);  // free the counting table
+        } else {
+          const int64_t buckets =
+              spec.hash_buckets >= 0 ? spec.hash_buckets : config_.vocab.hash_buckets;
+          vocabs.push_back(Vocabulary::hashed(static_cast<uint64_t>(buckets)));
+          stats_.vocab_distinct_seen.push_back(0);
+        }
+      }
+      stats_.vocab_sizes.push_back(vocabs.back().size());
+    }
+    make_dirs(join_path(dir_, "vocab"));
+    for (size_t f = 0; f < vocabs.size(); ++f) {
+      vocabs[f].save(join_path(dir_, cache::vocab_file(static_cast<int>(f))));
+    }
+    for (auto& [name, w] : writers_) {
+      w->close();
+      stats_.splits[name].fields = w->finalize(vocabs);
+    }
+    for (const auto& m : moments_) {
+      stats_.dense_mean.push_back(static_cast<float>(m.mean));
+      stats_.dense_std.push_back(static_cast<float>(m.std()));
+    }
+    stats_.seconds = total.seconds();
+    stats_.peak_rss_bytes = peak_rss_bytes();
+    write_meta();
+    return stats_;
+  }
+
+ private:
+  void init_split(const std::string& name) {
+    SplitStats& s = stats_.splits[name];
+    s.positives.assign(layout_.num_events(), 0);
+    s.violations_kept.assign(layout_.num_events(), 0);
+  }
+
+  void read_input(const std::string& name, const std::vector<InputFile>& files, bool ratio_split) {
+    InputStats& in = stats_.inputs[name];
+    in.violations.assign(layout_.num_events(), 0);
+    uint64_t total_bytes = 0;
+    for (const auto& f : files) {
+      in.files.push_back(f.path);
+      total_bytes += file_size(f.path);
+    }
+    Stopwatch watch;
+    Progress::Options po;
+    po.label = "convert " + name;
+    po.total = total_bytes;
+    po.quiet = !options_.progress;
+    Progress progress(po);
+    uint64_t done_before = 0;
+    uint64_t data_rows = 0;  // rows of this input, for the validation hash
+    RawRow raw;
+    EncodedRow enc;
+    SplitWriter& main_writer = *writers_.at(name);
+    for (const auto& f : files) {
+      std::unique_ptr<Reader> reader = open_reader(config_, f);
+      for (;;) {
+        try {
+          if (!reader->next(raw)) break;
+          encoder_.encode(raw, reader->path(), enc);
+        } catch (const DataError& e) {
+          ++in.lines;
+          bad_row(in, e);
+          continue;
+        }
+        ++in.lines;
+        const uint64_t ordinal = data_rows++;
+        if (enc.violation >= 0) {
+          ++in.violations[enc.violation];
+          if (!config_.keep_funnel_violations) {
+            ++in.violations_dropped;
+            continue;
+          }
+        }
+        std::string split = name;
+        if (ratio_split && to_validation(ordinal)) split = "validation";
+        SplitWriter& w = split == name ? main_writer : *writers_.at(split);
+        if (split == "train") learn(enc);
+        w.append(enc);
+        SplitStats& ss = stats_.splits[split];
+        for (size_t e = 0; e < enc.labels.size(); ++e) ss.positives[e] += enc.labels[e];
+        if (enc.violation >= 0) ++ss.violations_kept[enc.violation];
+        ++ss.rows;
+        ++in.rows_written;
+        progress.update(done_before + reader->bytes_read(), in.lines);
+      }
+      in.header_lines += reader->non_data_lines();
+      in.lines += reader->non_data_lines();
+      done_before += reader->bytes_total();
+      in.bytes += reader->bytes_total();
+    }
+    progress.finish();
+    in.seconds = watch.seconds();
+    check_bad_fraction(name, in, true);
+    if (in.rows_written == 0) {
+      throw Error("data." + name + ": no rows left after reading " + std::to_string(in.lines) +
+                  " lines (" + std::to_string(in.bad_rows) + " bad, " +
+                  std::to_string(in.violations_dropped) + " dropped by the funnel rule)");
+    }
+  }
+
+  bool to_validation(uint64_t ordinal) const {
+    uint64_t s = config_.split_seed * 0x9E3779B97F4A7C15ULL ^ ordinal;
+    return static_cast<double>(splitmix64(s) >> 11) * 0x1.0p-53 < config_.validation_ratio;
+  }
+
+  /// Training rows feed vocabulary counts and numeric moments.
+  void learn(const EncodedRow& enc) {
+    for (size_t f = 0; f < counts_.size(); ++f) {
+      if (!counted_[f]) continue;
+      for (uint64_t k : enc.keys[f]) ++counts_[f][k];
+    }
+    for (size_t d = 0; d < moments_.size(); ++d) {
+      if (!std::isnan(enc.dense[d])) moments_[d].add(enc.dense[d]);
+    }
+  }
+
+  void bad_row(InputStats& in, const DataError& e) {
+    if (config_.on_bad_row == BadRowPolicy::kFail) {
+      throw DataError(e.file(), e.line(), e.column(), e.kind(),
+                      e.message() + " (use --on-bad-row skip to count and skip bad rows)");
+    }
+    ++in.bad_rows;
+    ++in.bad_by_kind[e.kind()];
+    if (in.bad_examples.size() < options_.max_bad_examples) {
+      in.bad_examples.emplace_back(e.what());
+      log_warning(std::string("skipped bad row: ") + e.what());
+    }
+    // Fail early once a large sample shows the fraction is far too high.
+    if (in.lines >= 10000) check_bad_fraction("", in, false);
+  }
+
+  void check_bad_fraction(const std::string& name, const InputStats& in, bool final) const {
+    if (config_.on_bad_row != BadRowPolicy::kSkip || in.bad_rows == 0) return;
+    const double frac = static_cast<double>(in.bad_rows) / static_cast<double>(in.lines);
+    if (frac <= config_.max_bad_fraction) return;
+    std::string msg = std::to_string(in.bad_rows) + " of " + std::to_string(in.lines) +
+                      " rows are bad (" + std::to_string(100 * frac) +
+                      "%), above max_bad_fraction " + std::to_string(config_.max_bad_fraction) +
+                      (final ? "" : " (checked while reading)") + "; first: ";
+    msg += in.bad_examples.empty() ? "?" : in.bad_examples.front();
+    throw Error((name.empty() ? std::string("data") : "data." + name) + ": " + msg);
+  }
+
+  void write_meta() const {
+    nlohmann::json meta;
+    meta["format"] = cache::kFormatName;
+    meta["version"] = cache::kFormatVersion;
+    meta["schema"] = schema_to_json(config_.schema);
+    nlohmann::json sparse = nlohmann::json::array();
+    for (size_t f = 0; f < layout_.sparse.size(); ++f) {
+      const auto& sf = layout_.sparse[f];
+      sparse.push_back({{"name", sf.name}, {"vocab_size", stats_.vocab_sizes[f]},
+                        {"multi", sf.multi}, {"weighted", sf.weighted}, {"dim", sf.dim},
+                        {"bucketized", sf.bucketized}});
+    }
+    meta["sparse"] = sparse;
+    nlohmann::json dense = nlohmann::json::array();
+    for (size_t d = 0; d < layout_.dense.size(); ++d) {
+      dense.push_back({{"name", layout_.dense[d]}, {"mean", stats_.dense_mean[d]},
+                       {"std", stats_.dense_std[d]}});
+    }
+    meta["dense"] = dense;
+    for (const auto& [name, s] : stats_.splits) meta["splits"][name]["rows"] = s.rows;
+    meta["stats"] = stats_to_json(stats_, layout_);
+    write_text_file_atomic(join_path(dir_, "meta.json"), meta.dump(1));
+  }
+
+  const DataConfig& config_;
+  const ConvertOptions& options_;
+  std::string dir_;
+  RowEncoder encoder_;
+  const Layout& layout_;
+  std::vector<bool> counted_;
+  std::vector<KeyMap<uint64_t>> counts_;
+  std::vector<Moments> moments_;
+  std::map<std::string, std::unique_ptr<SplitWriter>> writers_;
+  DatasetStats stats_;
+};
+
+}  // namespace
+
+DatasetStats convert_to_cache(const DataConfig& config, const std::string& out_dir,
+                              const ConvertOptions& options) {
+  config.schema.validate();
+  if (path_exists(out_dir)) {
+    FUNNEL_CHECK(options.overwrite, out_dir << ": already exists");
+    FUNNEL_CHECK(path_exists(join_path(out_dir, "meta.json")),
+                 out_dir << ": exists and is not a Funnel cache; refusing to replace it");
+  }
+  const std::string tmp = out_dir + ".tmp-" + std::to_string(::getpid());
+  remove_all(tmp);
+  make_dirs(tmp);
+  DatasetStats stats;
+  try {
+    Converter converter(config, tmp, options);
+    stats = converter.run();
+  } catch (...) {
+    remove_all(tmp);
+    throw;
+  }
+  if (path_exists(out_dir)) remove_all(out_dir);
+  rename_path(tmp, out_dir);
+  return stats;
+}
+
+}  // namespace funnel::data

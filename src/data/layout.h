@@ -1,0 +1,66 @@
+#pragma once
+// What the cache and every Batch hold, derived from the schema: funnel events, sparse fields
+// (categorical features and bucketised numerics) and dense fields (normalised numerics).
+
+#include <string>
+#include <vector>
+
+#include "data/schema.h"
+
+namespace funnel::data {
+
+struct SparseField {
+  std::string name;
+  bool multi = false;
+  bool weighted = false;
+  int dim = 0;
+  /// True for a bucketised numeric field (identity vocabulary of boundaries + 2 ids).
+  bool bucketized = false;
+  /// Index into Schema::categorical or Schema::numeric.
+  int source = 0;
+};
+
+struct Layout {
+  std::vector<std::string> events;
+  std::vector<int> event_parent;  // -1 for none
+  std::vector<SparseField> sparse;
+  std::vector<std::string> dense;
+  std::vector<int> dense_source;  // index into Schema::numeric
+  bool has_group = false;
+  bool has_list = false;
+  bool has_position = false;
+  bool has_timestamp = false;
+  std::vector<std::string> aux;
+
+  static Layout from_schema(const Schema& schema);
+  size_t num_events() const { return events.size(); }
+};
+
+inline Layout Layout::from_schema(const Schema& s) {
+  Layout l;
+  for (const auto& e : s.labels) {
+    l.events.push_back(e.event);
+    l.event_parent.push_back(e.parent);
+  }
+  for (size_t i = 0; i < s.categorical.size(); ++i) {
+    const auto& c = s.categorical[i];
+    l.sparse.push_back({c.name, c.multi, c.weighted, c.dim, false, static_cast<int>(i)});
+  }
+  for (size_t i = 0; i < s.numeric.size(); ++i) {
+    const auto& n = s.numeric[i];
+    if (n.transform == NumericTransform::kBucketize) {
+      l.sparse.push_back({n.name, false, false, n.dim, true, static_cast<int>(i)});
+    } else {
+      l.dense.push_back(n.name);
+      l.dense_source.push_back(static_cast<int>(i));
+    }
+  }
+  l.has_group = !s.group_column.empty();
+  l.has_list = !s.list_column.empty();
+  l.has_position = !s.position_column.empty();
+  l.has_timestamp = !s.timestamp_column.empty();
+  l.aux = s.aux_columns;
+  return l;
+}
+
+}  // namespace funnel::data

@@ -1,0 +1,396 @@
+#include "data/schema.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/json_fields.h"
+
+namespace funnel::data {
+using nlohmann::json;
+
+const char* slot_kind_name(SlotKind kind) {
+  switch (kind) {
+    case SlotKind::kLabel: return "label";
+    case SlotKind::kCategorical: return "categorical";
+    case SlotKind::kNumeric: return "numeric";
+    case SlotKind::kGroup: return "group";
+    case SlotKind::kList: return "list";
+    case SlotKind::kPosition: return "position";
+    case SlotKind::kTimestamp: return "timestamp";
+    case SlotKind::kAux: return "aux";
+  }
+  return "?";
+}
+
+std::vector<Slot> Schema::slots() const {
+  std::vector<Slot> out;
+  // Label columns first, each distinct column once (an event may OR several columns).
+  std::vector<std::string> label_cols;
+  for (const auto& l : labels) {
+    for (const auto& c : l.columns) {
+      if (std::find(label_cols.begin(), label_cols.end(), c) == label_cols.end()) {
+        label_cols.push_back(c);
+      }
+    }
+  }
+  for (size_t i = 0; i < label_cols.size(); ++i) {
+    out.push_back({label_cols[i], SlotKind::kLabel, static_cast<int>(i)});
+  }
+  for (size_t i = 0; i < categorical.size(); ++i) {
+    out.push_back({categorical[i].column, SlotKind::kCategorical, static_cast<int>(i)});
+  }
+  for (size_t i = 0; i < numeric.size(); ++i) {
+    out.push_back({numeric[i].column, SlotKind::kNumeric, static_cast<int>(i)});
+  }
+  if (!group_column.empty()) out.push_back({group_column, SlotKind::kGroup, 0});
+  if (!list_column.empty()) out.push_back({list_column, SlotKind::kList, 0});
+  if (!position_column.empty()) out.push_back({position_column, SlotKind::kPosition, 0});
+  if (!timestamp_column.empty()) out.push_back({timestamp_column, SlotKind::kTimestamp, 0});
+  for (size_t i = 0; i < aux_columns.size(); ++i) {
+    out.push_back({aux_columns[i], SlotKind::kAux, static_cast<int>(i)});
+  }
+  return out;
+}
+
+int Schema::num_label_columns() const {
+  int n = 0;
+  for (const auto& s : slots()) n += s.kind == SlotKind::kLabel;
+  return n;
+}
+
+void Schema::validate() const {
+  FUNNEL_CHECK(!labels.empty(), "schema: at least one label (funnel event) is required");
+  std::set<std::string> events;
+  std::set<std::string> label_cols;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const auto& l = labels[i];
+    FUNNEL_CHECK(!l.event.empty(), "schema: label " << i << " has no event name");
+    FUNNEL_CHECK(events.insert(l.event).second, "schema: event '" << l.event << "' listed twice");
+    FUNNEL_CHECK(!l.columns.empty(), "schema: event '" << l.event << "' names no column");
+    FUNNEL_CHECK(l.parent < static_cast<int>(i),
+                 "schema: event '" << l.event << "': parent must be an earlier event");
+    for (const auto& c : l.columns) label_cols.insert(c);
+  }
+  // Feature names are unique (they name cache files, vocabularies and embeddings).
+  std::set<std::string> names;
+  auto feature = [&](const std::string& name, const std::string& column) {
+    FUNNEL_CHECK(!name.empty(), "schema: a feature has an empty name");
+    FUNNEL_CHECK(names.insert(name).second, "schema: feature '" << name << "' listed twice");
+    FUNNEL_CHECK(label_cols.count(column) == 0,
+                 "schema: column '" << column << "' is a label and cannot be a feature "
+                                   "(label leakage)");
+  };
+  for (const auto& c : categorical) {
+    feature(c.name, c.column);
+    FUNNEL_CHECK(c.dim >= 0, "schema: feature '" << c.name << "': dim must be >= 0");
+    FUNNEL_CHECK(!c.weighted || c.multi,
+                 "schema: feature '" << c.name << "': weighted values need multi: true");
+  }
+  for (const auto& n : numeric) {
+    feature(n.name, n.column);
+    if (n.transform == NumericTransform::kBucketize) {
+      FUNNEL_CHECK(!n.boundaries.empty(),
+                   "schema: feature '" << n.name << "': bucketize needs boundaries");
+      FUNNEL_CHECK(std::is_sorted(n.boundaries.begin(), n.boundaries.end()) &&
+                       std::adjacent_find(n.boundaries.begin(), n.boundaries.end()) ==
+                           n.boundaries.end(),
+                   "schema: feature '" << n.name << "': boundaries must strictly increase");
+    }
+  }
+  for (const auto* col : {&group_column, &list_column, &position_column, &timestamp_column}) {
+    FUNNEL_CHECK(col->empty() || label_cols.count(*col) == 0,
+                 "schema: column '" << *col << "' is a label and cannot be a feature "
+                                    "(label leakage)");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+std::vector<std::string> string_list(const json& v, const std::string& path) {
+  std::vector<std::string> out;
+  if (v.is_string()) return {v.get<std::string>()};
+  FUNNEL_CHECK(v.is_array(), path << ": expected a string or a list of strings, got " << v.dump());
+  for (const auto& e : v) {
+    FUNNEL_CHECK(e.is_string(), path << ": expected strings, got " << e.dump());
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+char single_char(const std::string& s, const std::string& path) {
+  if (s == "\\t" || s == "tab") return '\t';
+  FUNNEL_CHECK(s.size() == 1, path << ": expected a single character, got '" << s << "'");
+  return s[0];
+}
+
+FormatSpec parse_format(const json& v) {
+  FormatSpec f;
+  auto set_type = [&](const std::string& t, const std::string& path) {
+    if (t == "csv") {
+      f.type = Format::kDelimited;
+      f.delimiter = ',';
+    } else if (t == "tsv") {
+      f.type = Format::kDelimited;
+      f.delimiter = '\t';
+    } else if (t == "tokens") {
+      f.type = Format::kTokens;
+    } else if (t == "aliccp_raw") {
+      f.type = Format::kAliccpRaw;
+    } else {
+      throw Error(path + ": unknown format '" + t + "' (expected csv, tsv, tokens, aliccp_raw)");
+    }
+  };
+  if (v.is_string()) {
+    set_type(v.get<std::string>(), "data.format");
+    return f;
+  }
+  JsonFields o(v, "data.format");
+  set_type(o.require<std::string>("type"), o.path("type"));
+  if (o.has("delimiter")) f.delimiter = single_char(o.require<std::string>("delimiter"), o.path("delimiter"));
+  if (o.has("quote")) f.quote = single_char(o.require<std::string>("quote"), o.path("quote"));
+  f.header = o.get<bool>("header", f.header);
+  if (o.has("columns")) f.columns = string_list(o.at("columns"), o.path("columns"));
+  if (o.has("multi_separator")) {
+    f.multi_separator = single_char(o.require<std::string>("multi_separator"), o.path("multi_separator"));
+  }
+  if (o.has("weight_separator")) {
+    f.weight_separator =
+        single_char(o.require<std::string>("weight_separator"), o.path("weight_separator"));
+  }
+  if (o.has("leading_columns")) {
+    f.leading_columns = string_list(o.at("leading_columns"), o.path("leading_columns"));
+  }
+  o.finish();
+  FUNNEL_CHECK(f.header || !f.columns.empty() || f.type != Format::kDelimited,
+               "data.format: header is false, so 'columns' must name the file's columns");
+  FUNNEL_CHECK(f.multi_separator != f.delimiter && f.weight_separator != f.delimiter,
+               "data.format: multi/weight separators must differ from the delimiter");
+  return f;
+}
+
+std::vector<InputFile> parse_files(const json& v, const std::string& path,
+                                   const std::string& base_dir) {
+  auto resolve = [&](const std::string& p) {
+    if (p.empty() || p[0] == '/' || base_dir.empty()) return p;
+    return join_path(base_dir, p);
+  };
+  std::vector<InputFile> out;
+  const json list = v.is_array() ? v : json::array({v});
+  for (size_t i = 0; i < list.size(); ++i) {
+    const auto& e = list[i];
+    const std::string ep = path + "[" + std::to_string(i) + "]";
+    if (e.is_string()) {
+      out.push_back({resolve(e.get<std::string>()), ""});
+    } else {
+      // {"path": F, "header": false} or, for raw Ali-CCP, {"skeleton": F, "common": G}.
+      JsonFields o(e, ep);
+      InputFile f;
+      if (o.has("skeleton")) {
+        f.path = resolve(o.require<std::string>("skeleton"));
+        f.common_path = resolve(o.get<std::string>("common", ""));
+      } else {
+        f.path = resolve(o.require<std::string>("path"));
+        if (o.has("header")) f.header = o.require<bool>("header") ? 1 : 0;
+      }
+      o.finish();
+      out.push_back(f);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Schema parse_schema(const json& data) {
+  Schema s;
+  // Labels.
+  FUNNEL_CHECK(data.contains("labels"), "data.labels: required (the funnel events, in order)");
+  const json& labels = data.at("labels");
+  FUNNEL_CHECK(labels.is_array() && !labels.empty(),
+               "data.labels: expected a non-empty list, got " << labels.dump());
+  std::vector<std::string> parents;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const std::string p = "data.labels[" + std::to_string(i) + "]";
+    LabelSpec l;
+    std::string parent;
+    if (labels[i].is_string()) {
+      l.event = labels[i].get<std::string>();
+      l.columns = {l.event};
+    } else {
+      JsonFields o(labels[i], p);
+      l.event = o.require<std::string>("event");
+      FUNNEL_CHECK(!(o.has("column") && o.has("columns")),
+                   p << ": give either 'column' or 'columns', not both");
+      if (o.has("columns")) {
+        l.columns = string_list(o.at("columns"), o.path("columns"));
+      } else {
+        l.columns = {o.get<std::string>("column", l.event)};
+      }
+      parent = o.get<std::string>("parent", "");
+      o.finish();
+    }
+    s.labels.push_back(l);
+    parents.push_back(parent);
+  }
+  for (size_t i = 0; i < s.labels.size(); ++i) {
+    if (parents[i].empty()) {
+      s.labels[i].parent = static_cast<int>(i) - 1;
+    } else if (parents[i] == "none") {
+      s.labels[i].parent = -1;
+    } else {
+      int found = -1;
+      for (size_t j = 0; j < i; ++j) {
+        if (s.labels[j].event == parents[i]) found = static_cast<int>(j);
+      }
+      FUNNEL_CHECK(found >= 0, "data.labels[" << i << "].parent: '" << parents[i]
+                                              << "' is not an earlier event");
+      s.labels[i].parent = found;
+    }
+  }
+  // Categorical features.
+  if (data.contains("categorical")) {
+    const json& cats = data.at("categorical");
+    FUNNEL_CHECK(cats.is_array(), "data.categorical: expected a list");
+    for (size_t i = 0; i < cats.size(); ++i) {
+      CategoricalSpec c;
+      if (cats[i].is_string()) {
+        c.name = cats[i].get<std::string>();
+      } else {
+        JsonFields o(cats[i], "data.categorical[" + std::to_string(i) + "]");
+        c.name = o.require<std::string>("name");
+        c.column = o.get<std::string>("column", "");
+        c.multi = o.get<bool>("multi", false);
+        c.weighted = o.get<bool>("weighted", false);
+        c.dim = o.get<int>("dim", 0);
+        c.min_count = o.get<int64_t>("min_count", -1);
+        c.hash_buckets = o.get<int64_t>("hash_buckets", -1);
+        o.finish();
+      }
+      if (c.column.empty()) c.column = c.name;
+      s.categorical.push_back(c);
+    }
+  }
+  // Numeric features.
+  if (data.contains("numeric")) {
+    const json& nums = data.at("numeric");
+    FUNNEL_CHECK(nums.is_array(), "data.numeric: expected a list");
+    for (size_t i = 0; i < nums.size(); ++i) {
+      NumericSpec n;
+      if (nums[i].is_string()) {
+        n.name = nums[i].get<std::string>();
+      } else {
+        JsonFields o(nums[i], "data.numeric[" + std::to_string(i) + "]");
+        n.name = o.require<std::string>("name");
+        n.column = o.get<std::string>("column", "");
+        const std::string t = o.get<std::string>("transform", "normalize");
+        if (t == "normalize") {
+          n.transform = NumericTransform::kNormalize;
+        } else if (t == "bucketize") {
+          n.transform = NumericTransform::kBucketize;
+        } else {
+          throw Error(o.path("transform") + ": expected normalize or bucketize, got '" + t + "'");
+        }
+        n.boundaries = o.get<std::vector<double>>("boundaries", {});
+        n.dim = o.get<int>("dim", 0);
+        o.finish();
+      }
+      if (n.column.empty()) n.column = n.name;
+      s.numeric.push_back(n);
+    }
+  }
+  auto opt = [&](const char* key) {
+    return data.contains(key) ? data.at(key).get<std::string>() : std::string();
+  };
+  s.group_column = opt("group");
+  s.list_column = opt("list");
+  s.position_column = opt("position");
+  s.timestamp_column = opt("timestamp");
+  if (data.contains("aux")) s.aux_columns = string_list(data.at("aux"), "data.aux");
+  s.validate();
+  return s;
+}
+
+json schema_to_json(const Schema& s) {
+  json labels = json::array();
+  for (const auto& l : s.labels) {
+    json e = {{"event", l.event}, {"columns", l.columns}};
+    e["parent"] = l.parent >= 0 ? s.labels[l.parent].event : "none";
+    labels.push_back(e);
+  }
+  json cats = json::array();
+  for (const auto& c : s.categorical) {
+    cats.push_back({{"name", c.name}, {"column", c.column}, {"multi", c.multi},
+                    {"weighted", c.weighted}, {"dim", c.dim}, {"min_count", c.min_count},
+                    {"hash_buckets", c.hash_buckets}});
+  }
+  json nums = json::array();
+  for (const auto& n : s.numeric) {
+    json e = {{"name", n.name}, {"column", n.column},
+              {"transform", n.transform == NumericTransform::kNormalize ? "normalize" : "bucketize"}};
+    if (!n.boundaries.empty()) e["boundaries"] = n.boundaries;
+    if (n.dim) e["dim"] = n.dim;
+    nums.push_back(e);
+  }
+  json out = {{"labels", labels}, {"categorical", cats}, {"numeric", nums}};
+  if (!s.group_column.empty()) out["group"] = s.group_column;
+  if (!s.list_column.empty()) out["list"] = s.list_column;
+  if (!s.position_column.empty()) out["position"] = s.position_column;
+  if (!s.timestamp_column.empty()) out["timestamp"] = s.timestamp_column;
+  if (!s.aux_columns.empty()) out["aux"] = s.aux_columns;
+  return out;
+}
+
+DataConfig parse_data_config(const json& data, const std::string& base_dir) {
+  DataConfig c;
+  JsonFields o(data, "data");
+  c.schema = parse_schema(data);
+  for (const char* k : {"labels", "categorical", "numeric", "group", "list", "position",
+                        "timestamp", "aux"}) {
+    o.get<json>(k, json());  // consumed by parse_schema
+  }
+  c.format = o.has("format") ? parse_format(o.at("format")) : FormatSpec();
+  c.train = parse_files(o.at("train"), o.path("train"), base_dir);
+  FUNNEL_CHECK(!c.train.empty(), "data.train: at least one file is required");
+  if (o.has("validation")) c.validation = parse_files(o.at("validation"), o.path("validation"), base_dir);
+  if (o.has("test")) c.test = parse_files(o.at("test"), o.path("test"), base_dir);
+  c.validation_ratio = o.get<double>("validation_ratio", 0.0);
+  FUNNEL_CHECK(c.validation_ratio >= 0 && c.validation_ratio < 1,
+               "data.validation_ratio: expected a fraction in [0, 1), got " << c.validation_ratio);
+  FUNNEL_CHECK(c.validation.empty() || c.validation_ratio == 0,
+               "data: give validation files or validation_ratio, not both");
+  c.split_seed = o.get<uint64_t>("split_seed", c.split_seed);
+  if (o.has("vocab")) {
+    JsonFields v(o.at("vocab"), "data.vocab");
+    c.vocab.min_count = v.get<int64_t>("min_count", c.vocab.min_count);
+    c.vocab.hash_buckets = v.get<int64_t>("hash_buckets", c.vocab.hash_buckets);
+    v.finish();
+  }
+  FUNNEL_CHECK(c.vocab.min_count >= 1, "data.vocab.min_count: must be >= 1");
+  FUNNEL_CHECK(c.vocab.hash_buckets == 0 || c.vocab.hash_buckets >= 2,
+               "data.vocab.hash_buckets: must be 0 (vocabulary) or >= 2");
+  const std::string policy = o.get<std::string>("on_bad_row", "fail");
+  if (policy == "fail") {
+    c.on_bad_row = BadRowPolicy::kFail;
+  } else if (policy == "skip") {
+    c.on_bad_row = BadRowPolicy::kSkip;
+  } else {
+    throw Error("data.on_bad_row: expected fail or skip, got '" + policy + "'");
+  }
+  c.max_bad_fraction = o.get<double>("max_bad_fraction", c.max_bad_fraction);
+  FUNNEL_CHECK(c.max_bad_fraction >= 0 && c.max_bad_fraction <= 1,
+               "data.max_bad_fraction: expected a fraction in [0, 1]");
+  c.keep_funnel_violations = o.get<bool>("keep_funnel_violations", false);
+  c.max_value_bytes = o.get<size_t>("max_value_bytes", c.max_value_bytes);
+  c.common_cache_bytes = o.get<size_t>("common_cache_mb", c.common_cache_bytes >> 20) << 20;
+  o.finish();
+  return c;
+}
+
+}  // namespace funnel::data

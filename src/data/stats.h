@@ -1,0 +1,58 @@
+#pragma once
+// Statistics of a conversion: every input line accounted for (header, written, bad, dropped),
+// funnel rates per split, per-field vocabulary size, OOV rate and bag lengths.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "data/layout.h"
+#include "data/split_writer.h"
+
+namespace funnel::data {
+
+/// One group of input files (the train, validation or test files).
+struct InputStats {
+  std::vector<std::string> files;
+  uint64_t bytes = 0;
+  /// Every line read: lines = header_lines + rows_written + bad_rows + violations_dropped.
+  uint64_t lines = 0;
+  uint64_t header_lines = 0;
+  uint64_t rows_written = 0;
+  uint64_t bad_rows = 0;
+  std::map<std::string, uint64_t> bad_by_kind;
+  /// First few bad-row messages (file:line: column: what).
+  std::vector<std::string> bad_examples;
+  /// Rows with an event but not its parent (e.g. conversion without click), per event.
+  std::vector<uint64_t> violations;
+  uint64_t violations_dropped = 0;
+  double seconds = 0;
+};
+
+/// One split of the cache.
+struct SplitStats {
+  uint64_t rows = 0;
+  std::vector<uint64_t> positives;        // per event
+  std::vector<uint64_t> violations_kept;  // per event (keep_funnel_violations)
+  std::vector<SparseFieldStats> fields;   // per sparse field
+};
+
+struct DatasetStats {
+  std::map<std::string, InputStats> inputs;  // "train", "validation", "test"
+  std::map<std::string, SplitStats> splits;
+  std::vector<uint64_t> vocab_sizes;         // per sparse field, id 0 included
+  std::vector<uint64_t> vocab_distinct_seen; // per sparse field (0 where not counted)
+  std::vector<float> dense_mean, dense_std;
+  double seconds = 0;
+  uint64_t peak_rss_bytes = 0;
+};
+
+nlohmann::json stats_to_json(const DatasetStats& stats, const Layout& layout);
+DatasetStats stats_from_json(const nlohmann::json& j, const Layout& layout);
+/// Human-readable tables (input accounting, funnel rates, per-field vocabulary/OOV/lengths).
+std::string stats_table(const DatasetStats& stats, const Layout& layout);
+
+}  // namespace funnel::data
