@@ -153,7 +153,8 @@ bool LineReader::next(std::string_view& line) {
 FileWriter::FileWriter(const std::string& path, size_t buffer_bytes) : path_(path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error(path + ": cannot create: " + errno_text());
-  buf_.resize(buffer_bytes);
+  capacity_ = buffer_bytes > 0 ? buffer_bytes : 1;
+  buf_.reset(new char[capacity_]);
 }
 
 FileWriter::~FileWriter() {
@@ -166,12 +167,12 @@ FileWriter::~FileWriter() {
   }
 }
 
-void FileWriter::write(const void* data, size_t n) {
+void FileWriter::write_slow(const void* data, size_t n) {
   if (fd_ < 0) throw Error(path_ + ": write after close");
   const char* p = static_cast<const char*>(data);
-  if (used_ + n > buf_.size()) {
+  if (used_ + n > capacity_) {
     flush();
-    if (n >= buf_.size()) {
+    if (n >= capacity_) {
       // Large writes bypass the buffer.
       while (n > 0) {
         const ssize_t w = ::write(fd_, p, n);
@@ -186,13 +187,13 @@ void FileWriter::write(const void* data, size_t n) {
       return;
     }
   }
-  std::memcpy(buf_.data() + used_, p, n);
+  std::memcpy(buf_.get() + used_, p, n);
   used_ += n;
   written_ += n;
 }
 
 void FileWriter::flush() {
-  const char* p = buf_.data();
+  const char* p = buf_.get();
   size_t n = used_;
   while (n > 0) {
     const ssize_t w = ::write(fd_, p, n);

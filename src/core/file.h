@@ -3,6 +3,7 @@
 // checked errors, read-only memory maps, atomic publish of a written file or directory.
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -73,7 +74,16 @@ class FileWriter {
   FileWriter(const FileWriter&) = delete;
   FileWriter& operator=(const FileWriter&) = delete;
 
-  void write(const void* data, size_t n);
+  void write(const void* data, size_t n) {
+    // Inline fast path: most writes are a few bytes into a buffer with room.
+    if (n <= capacity_ - used_ && fd_ >= 0) {
+      std::memcpy(buf_.get() + used_, data, n);
+      used_ += n;
+      written_ += n;
+      return;
+    }
+    write_slow(data, n);
+  }
   void write(std::string_view s) { write(s.data(), s.size()); }
   template <typename T>
   void write_pod(const T& v) {
@@ -87,10 +97,14 @@ class FileWriter {
 
  private:
   void flush();
+  void write_slow(const void* data, size_t n);
 
   std::string path_;
   int fd_ = -1;
-  std::vector<char> buf_;
+  // Uninitialised: a cache conversion keeps dozens of writers open, and zero-filling their
+  // buffers up front cost more than the writes on small inputs.
+  std::unique_ptr<char[]> buf_;
+  size_t capacity_ = 0;
   size_t used_ = 0;
   uint64_t written_ = 0;
 };

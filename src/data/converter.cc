@@ -140,7 +140,12 @@ class Converter {
     uint64_t data_rows = 0;  // rows of this input, for the validation hash
     RawRow raw;
     EncodedRow enc;
-    SplitWriter& main_writer = *writers_.at(name);
+    // Resolved once: the per-row path touches no map and copies no string.
+    SplitWriter* const writer = writers_.at(name).get();
+    SplitStats* const split_stats = &stats_.splits.at(name);
+    SplitWriter* const val_writer = ratio_split ? writers_.at("validation").get() : nullptr;
+    SplitStats* const val_stats = ratio_split ? &stats_.splits.at("validation") : nullptr;
+    const bool learns = name == "train";
     for (const auto& f : files) {
       std::unique_ptr<Reader> reader = open_reader(config_, f);
       for (;;) {
@@ -161,12 +166,11 @@ class Converter {
             continue;
           }
         }
-        std::string split = name;
-        if (ratio_split && to_validation(ordinal)) split = "validation";
-        SplitWriter& w = split == name ? main_writer : *writers_.at(split);
-        if (split == "train") learn(enc);
+        const bool to_val = ratio_split && to_validation(ordinal);
+        SplitWriter& w = to_val ? *val_writer : *writer;
+        SplitStats& ss = to_val ? *val_stats : *split_stats;
+        if (learns && !to_val) learn(enc);
         w.append(enc);
-        SplitStats& ss = stats_.splits[split];
         for (size_t e = 0; e < enc.labels.size(); ++e) ss.positives[e] += enc.labels[e];
         if (enc.violation >= 0) ++ss.violations_kept[enc.violation];
         ++ss.rows;
@@ -195,9 +199,19 @@ class Converter {
 
   /// Training rows feed vocabulary counts and numeric moments.
   void learn(const EncodedRow& enc) {
+    // Prefetch every field's slot first: the misses of the large tables then overlap.
+    for (size_t f = 0; f < counts_.size(); ++f) {
+      if (counted_[f] && !layout_.sparse[f].multi && enc.single[f] != 0) {
+        counts_[f].prefetch(enc.single[f]);
+      }
+    }
     for (size_t f = 0; f < counts_.size(); ++f) {
       if (!counted_[f]) continue;
-      for (uint64_t k : enc.keys[f]) ++counts_[f][k];
+      if (layout_.sparse[f].multi) {
+        for (uint64_t k : enc.keys[f]) ++counts_[f][k];
+      } else if (enc.single[f] != 0) {
+        ++counts_[f][enc.single[f]];
+      }
     }
     for (size_t d = 0; d < moments_.size(); ++d) {
       if (!std::isnan(enc.dense[d])) moments_[d].add(enc.dense[d]);

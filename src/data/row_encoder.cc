@@ -77,28 +77,44 @@ RowEncoder::RowEncoder(const DataConfig& config)
   timestamp_slot_ = find_slot(SlotKind::kTimestamp, 0);
 }
 
-uint64_t RowEncoder::checked_key(std::string_view text, const RawRow& row, int slot,
-                                 const std::string& file) const {
+void RowEncoder::bad_value(std::string_view text, const RawRow& row, int slot,
+                           const std::string& file) const {
   if (text.size() > config_.max_value_bytes) {
     throw DataError(file, row.line, slots_[slot].column, "value_too_long",
                     "value of " + std::to_string(text.size()) + " bytes exceeds max_value_bytes (" +
                         std::to_string(config_.max_value_bytes) + "): " + shown(text));
   }
-  if (!valid_utf8(text)) {
-    throw DataError(file, row.line, slots_[slot].column, "value_utf8",
-                    "value is not valid UTF-8: " + shown(text));
+  throw DataError(file, row.line, slots_[slot].column, "value_utf8",
+                  "value is not valid UTF-8: " + shown(text));
+}
+
+inline uint64_t RowEncoder::checked_key(std::string_view text, const RawRow& row, int slot,
+                                        const std::string& file) const {
+  bool ascii;
+  const uint64_t h = hash_bytes(text, &ascii);
+  if (text.size() > config_.max_value_bytes || (!ascii && !valid_utf8(text))) {
+    bad_value(text, row, slot, file);
   }
-  return value_key(text);
+  return h == 0 ? 1 : h;
 }
 
 void RowEncoder::encode_categorical(const RawRow& row, int slot, const std::string& file,
                                     size_t field, EncodedRow& out) const {
   const SparseField& f = layout_.sparse[field];
+  const auto& tokens = row.tokens[slot];
+  if (!f.multi) {
+    // Readers of token formats reject a repeated single-valued field, so <= 1 token here.
+    const std::string_view v = tokens.empty() ? row.cell[slot] : tokens[0].text;
+    out.single[field] = v.empty() ? 0 : checked_key(v, row, slot, file);
+    return;
+  }
   auto& keys = out.keys[field];
   auto& weights = out.weights[field];
-  if (!row.tokens[slot].empty()) {
+  keys.clear();
+  weights.clear();
+  if (!tokens.empty()) {
     // Formats that list values one by one (tokens, raw Ali-CCP).
-    for (const Token& t : row.tokens[slot]) {
+    for (const Token& t : tokens) {
       if (t.text.empty()) continue;
       keys.push_back(checked_key(t.text, row, slot, file));
       if (f.weighted) {
@@ -111,12 +127,8 @@ void RowEncoder::encode_categorical(const RawRow& row, int slot, const std::stri
     }
     return;
   }
-  std::string_view cell = row.cell[slot];
-  if (cell.empty()) return;  // missing value: id 0 (single) or an empty bag (multi)
-  if (!f.multi) {
-    keys.push_back(checked_key(cell, row, slot, file));
-    return;
-  }
+  const std::string_view cell = row.cell[slot];
+  if (cell.empty()) return;  // an empty bag
   const char sep = config_.format.multi_separator;
   const char wsep = config_.format.weight_separator;
   size_t start = 0;
@@ -148,12 +160,9 @@ void RowEncoder::encode_categorical(const RawRow& row, int slot, const std::stri
 void RowEncoder::encode(const RawRow& row, const std::string& file, EncodedRow& out) const {
   const size_t num_sparse = layout_.sparse.size();
   out.labels.assign(event_columns_.size(), 0);
+  out.single.resize(num_sparse);
   out.keys.resize(num_sparse);
   out.weights.resize(num_sparse);
-  for (size_t f = 0; f < num_sparse; ++f) {
-    out.keys[f].clear();
-    out.weights[f].clear();
-  }
   out.dense.assign(dense_slot_.size(), kNaN);
   out.aux.assign(aux_slot_.size(), kNaN);
   out.violation = -1;
@@ -189,13 +198,9 @@ void RowEncoder::encode(const RawRow& row, const std::string& file, EncodedRow& 
     const SparseField& sf = layout_.sparse[f];
     if (!sf.bucketized) {
       encode_categorical(row, slot, file, f, out);
-      if (!sf.multi && out.keys[f].size() > 1) {
-        throw DataError(file, row.line, slots_[slot].column, "multiple_values",
-                        "field is declared single-valued but has " +
-                            std::to_string(out.keys[f].size()) + " values");
-      }
       continue;
     }
+    out.single[f] = 0;
     const std::string_view c = row.cell[slot];
     if (c.empty()) continue;  // missing: id 0
     double x;
@@ -205,8 +210,7 @@ void RowEncoder::encode(const RawRow& row, const std::string& file, EncodedRow& 
     }
     const auto& b = config_.schema.numeric[sf.source].boundaries;
     // Bucket ids 1..n+1: the count of boundaries <= x, plus one.
-    out.keys[f].push_back(1 + static_cast<uint64_t>(std::upper_bound(b.begin(), b.end(), x) -
-                                                    b.begin()));
+    out.single[f] = 1 + static_cast<uint64_t>(std::upper_bound(b.begin(), b.end(), x) - b.begin());
   }
   for (size_t d = 0; d < dense_slot_.size(); ++d) {
     const int slot = dense_slot_[d];

@@ -14,7 +14,10 @@ namespace funnel::data {
 
 struct EncodedRow {
   std::vector<uint8_t> labels;               // per event (OR of its columns)
-  std::vector<std::vector<uint64_t>> keys;   // per sparse field; nonzero keys
+  /// Single-valued sparse fields: the value's key, 0 when missing.
+  std::vector<uint64_t> single;              // per sparse field (unused for multi-valued)
+  /// Multi-valued sparse fields: the values' keys (nonzero) and weights (weighted fields).
+  std::vector<std::vector<uint64_t>> keys;   // per sparse field (empty for single-valued)
   std::vector<std::vector<float>> weights;   // per sparse field (weighted fields only)
   std::vector<float> dense;                  // per dense field; NaN = missing
   uint64_t group = 0;
@@ -43,6 +46,8 @@ class RowEncoder {
                           EncodedRow& out) const;
   uint64_t checked_key(std::string_view text, const RawRow& row, int slot,
                        const std::string& file) const;
+  [[noreturn]] __attribute__((noinline)) void bad_value(std::string_view text, const RawRow& row,
+                                                         int slot, const std::string& file) const;
 
   DataConfig config_;  // a copy: encoders outlive temporaries
   Layout layout_;

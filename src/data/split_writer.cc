@@ -37,13 +37,13 @@ std::unique_ptr<FileWriter> SplitWriter::open(const std::string& name) {
 void SplitWriter::append(const EncodedRow& row) {
   labels_->write(row.labels.data(), row.labels.size());
   for (size_t f = 0; f < keys_.size(); ++f) {
-    const auto& k = row.keys[f];
     if (lengths_[f]) {
+      const auto& k = row.keys[f];
       lengths_[f]->write_pod(static_cast<uint32_t>(k.size()));
       keys_[f]->write(k.data(), k.size() * sizeof(uint64_t));
       if (weights_[f]) weights_[f]->write(row.weights[f].data(), k.size() * sizeof(float));
     } else {
-      keys_[f]->write_pod(k.empty() ? uint64_t{0} : k[0]);
+      keys_[f]->write_pod(row.single[f]);
     }
   }
   if (dense_) dense_->write(row.dense.data(), row.dense.size() * sizeof(float));
@@ -86,7 +86,9 @@ std::vector<SparseFieldStats> SplitWriter::finalize(const std::vector<Vocabulary
       FileWriter out(join_path(dir_, cache::field_file(fi, cache::kIds)));
       for (uint64_t start = 0; start < n; start += kChunk) {
         const size_t m = static_cast<size_t>(std::min<uint64_t>(kChunk, n - start));
+        constexpr size_t kAhead = 16;
         for (size_t i = 0; i < m; ++i) {
+          if (start + i + kAhead < n) vocab.prefetch(keys[start + i + kAhead]);
           const uint64_t key = keys[start + i];
           if (key == 0) {
             ids[i] = 0;

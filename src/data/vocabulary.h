@@ -43,6 +43,11 @@ class Vocabulary {
     return 0;
   }
 
+  /// Cache prefetch for id(key) (see KeyMap::prefetch).
+  void prefetch(uint64_t key) const {
+    if (kind_ == Kind::kCounted) ids_.prefetch(key);
+  }
+
   /// Number of ids including 0 (the embedding table's row count).
   uint64_t size() const { return size_; }
   Kind kind() const { return kind_; }

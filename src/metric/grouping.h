@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "metric/scratch_array.h"
+#include "core/scratch_array.h"
 
 namespace funnel::metric {
 

@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "metric/input_check.h"
 #include "metric/score_sort.h"
-#include "metric/scratch_array.h"
+#include "core/scratch_array.h"
 
 namespace funnel::metric {
 namespace {

@@ -44,11 +44,11 @@ TEST(RowEncoder, EncodesEveryKind) {
   EXPECT_EQ(out.labels, (std::vector<uint8_t>{1, 1, 1}));  // action = cart OR wish
   EXPECT_EQ(out.violation, -1);
   ASSERT_EQ(out.keys.size(), 4u);  // user, hist, tags, age (bucketised)
-  EXPECT_EQ(out.keys[0], std::vector<uint64_t>{value_key("u1")});
+  EXPECT_EQ(out.single[0], value_key("u1"));
   EXPECT_EQ(out.keys[1], (std::vector<uint64_t>{value_key("a"), value_key("b"), value_key("c")}));
   EXPECT_EQ(out.weights[1], (std::vector<float>{0.5f, 1.0f, 2.0f}));
   EXPECT_TRUE(out.weights[2].empty());
-  EXPECT_EQ(out.keys[3], std::vector<uint64_t>{2});  // 18 <= 25 < 30 -> bucket 2
+  EXPECT_EQ(out.single[3], 2u);  // 18 <= 25 < 30 -> bucket 2
   EXPECT_FLOAT_EQ(out.dense[0], 3.5f);
   EXPECT_EQ(out.group, value_key("u1"));
   EXPECT_EQ(out.position, 4);
@@ -61,12 +61,12 @@ TEST(RowEncoder, BucketBoundariesAndMissingValues) {
   for (auto [x, bucket] : std::vector<std::pair<const char*, uint64_t>>{
            {"-5", 1}, {"17.99", 1}, {"18", 2}, {"29", 2}, {"30", 3}, {"1e9", 3}}) {
     enc.encode(row({"0", "0", "0", "0", "u", "", "", "", x, "u", "0", ""}), "f", out);
-    EXPECT_EQ(out.keys[3], std::vector<uint64_t>{bucket}) << x;
+    EXPECT_EQ(out.single[3], bucket) << x;
   }
   enc.encode(row({"0", "0", "0", "0", "", "", "", "", "", "u", "0", ""}), "f", out);
-  EXPECT_TRUE(out.keys[0].empty());  // missing single value -> id 0 later
+  EXPECT_EQ(out.single[0], 0u);  // missing single value -> id 0 later
   EXPECT_TRUE(out.keys[1].empty());  // empty bag
-  EXPECT_TRUE(out.keys[3].empty());
+  EXPECT_EQ(out.single[3], 0u);
   EXPECT_TRUE(std::isnan(out.dense[0]));
   EXPECT_TRUE(std::isnan(out.aux[0]));
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Large uninitialised working arrays for the metrics. A 10M-row split needs ~160 MB of sort
+// Large uninitialised working arrays (metric sort buffers, vocabulary counting tables). A 10M-row split needs ~160 MB of sort
 // buffers per call; std::vector would zero them first, and on the VMs we measured
 // (docs/metrics.md) touching fresh 4 KiB pages cost more than the sort itself (~0.3 s per
 // 80 MB). Big arrays are therefore 2 MiB aligned and, on Linux, marked for transparent huge
@@ -9,7 +9,7 @@
 #include <memory>
 #include <type_traits>
 
-namespace funnel::metric {
+namespace funnel {
 
 namespace detail {
 void* allocate_scratch(size_t bytes);
@@ -38,4 +38,4 @@ class ScratchArray {
   size_t size_;
 };
 
-}  // namespace funnel::metric
+}  // namespace funnel

@@ -1,10 +1,10 @@
-#include "metric/scratch_array.h"
+#include "core/scratch_array.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 
-namespace funnel::metric {
+namespace funnel {
 namespace {
 
 TEST(ScratchArray, SmallAndHugeArraysAreWritableAndAligned) {
@@ -23,4 +23,4 @@ TEST(ScratchArray, SmallAndHugeArraysAreWritableAndAligned) {
 }
 
 }  // namespace
-}  // namespace funnel::metric
+}  // namespace funnel

@@ -1,4 +1,4 @@
-#include "metric/scratch_array.h"
+#include "core/scratch_array.h"
 
 #include <cstdlib>
 #include <new>
@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #endif
 
-namespace funnel::metric::detail {
+namespace funnel::detail {
 namespace {
 constexpr size_t kHugePage = size_t{2} << 20;
 // Below this, a normal allocation: few pages to fault, and no 2 MiB rounding waste.
@@ -32,4 +32,4 @@ void* allocate_scratch(size_t bytes) {
 
 void FreeScratch::operator()(void* p) const { std::free(p); }
 
-}  // namespace funnel::metric::detail
+}  // namespace funnel::detail
