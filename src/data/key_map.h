@@ -2,24 +2,22 @@
 // Open-addressing hash map from nonzero 64-bit keys to small values: the counting table of
 // vocabulary building and the key -> id table of a vocabulary. Keys are already well-mixed
 // hashes, so the slot is the key's low bits; linear probing; grows at 1/2 load.
-// Key and value share one slot (one cache miss per lookup), and large tables live in
-// huge-page scratch memory: on the VMs we measured, first-touch page faults of 4 KiB pages
-// cost more than the counting itself.
+// Key and value share one slot (one cache miss per lookup), and large tables come zeroed from
+// the kernel in huge pages: on the VMs we measured, first-touch faults of 4 KiB pages cost
+// more than the counting itself.
 
 #include <cstdint>
-#include <cstring>
 #include <utility>
 
-#include "core/scratch_array.h"
+#include "core/zeroed_array.h"
 
 namespace funnel::data {
 
 template <typename Value>
 class KeyMap {
  public:
-  explicit KeyMap(size_t initial_capacity = 1024) : slots_(round_up(initial_capacity * 2)) {
-    clear_slots();
-  }
+  explicit KeyMap(size_t initial_capacity = 1024)
+      : slots_(round_up(initial_capacity * 2)), mask_(slots_.size() - 1) {}
   KeyMap(KeyMap&&) noexcept = default;
   KeyMap& operator=(KeyMap&&) noexcept = default;
 
@@ -79,15 +77,10 @@ class KeyMap {
     return c;
   }
 
-  void clear_slots() {
-    std::memset(static_cast<void*>(slots_.data()), 0, slots_.size() * sizeof(Slot));
-    mask_ = slots_.size() - 1;
-  }
-
   void grow() {
-    ScratchArray<Slot> old(slots_.size() * 2);
+    ZeroedArray<Slot> old(slots_.size() * 2);
     std::swap(old, slots_);
-    clear_slots();
+    mask_ = slots_.size() - 1;
     for (size_t j = 0; j < old.size(); ++j) {
       if (old[j].key == 0) continue;
       size_t i = old[j].key & mask_;
@@ -96,7 +89,7 @@ class KeyMap {
     }
   }
 
-  ScratchArray<Slot> slots_;
+  ZeroedArray<Slot> slots_;  // key 0 marks an empty slot
   size_t mask_ = 0;
   size_t size_ = 0;
 };
