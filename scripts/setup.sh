@@ -11,7 +11,7 @@ PACKAGES=(
   libcpp-httplib-dev      # serving (later issues)
   libgtest-dev libgmock-dev
   libbenchmark-dev
-  python3 python3-torch   # reference implementations measured by bench/
+  python3 python3-torch python3-pandas  # reference implementations measured by bench/
 )
 
 missing=()

@@ -45,6 +45,7 @@ data::DataConfig load_data_config(const DataArgs& a) {
 void print_and_save(const data::DatasetStats& stats, const data::Layout& layout,
                     const std::string& json_path) {
   std::fputs(data::stats_table(stats, layout).c_str(), stdout);
+  std::fflush(stdout);
   if (!json_path.empty()) {
     write_text_file_atomic(json_path, data::stats_to_json(stats, layout).dump(2) + "\n");
     log_info("stats written to " + json_path);

@@ -259,6 +259,38 @@ void MappedFile::advise(Access access) const {
 }
 
 // ---------------------------------------------------------------------------------------------
+SequentialFile::SequentialFile(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw Error(path + ": cannot open: " + errno_text());
+#ifdef POSIX_FADV_SEQUENTIAL
+  ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+}
+
+SequentialFile::~SequentialFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+size_t SequentialFile::read(void* out, size_t n) {
+  char* p = static_cast<char*>(out);
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd_, p + got, n - got);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw Error(path_ + ": read error: " + errno_text());
+    }
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  return got;
+}
+
+void SequentialFile::read_exact(void* out, size_t n) {
+  if (read(out, n) != n) throw Error(path_ + ": unexpected end of file");
+}
+
+// ---------------------------------------------------------------------------------------------
 RandomAccessFile::RandomAccessFile(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw Error(path + ": cannot open: " + errno_text());

@@ -130,6 +130,25 @@ class MappedFile {
   uint64_t size_ = 0;
 };
 
+/// Reads a binary file front to back in caller-sized pieces (read(2)); unlike a memory map,
+/// the pages read never count toward this process's resident memory.
+class SequentialFile {
+ public:
+  explicit SequentialFile(const std::string& path);
+  ~SequentialFile();
+  SequentialFile(const SequentialFile&) = delete;
+  SequentialFile& operator=(const SequentialFile&) = delete;
+  /// Reads up to `n` bytes; returns how many (0 at end of file). Throws on IO errors.
+  size_t read(void* out, size_t n);
+  /// Reads exactly `n` bytes or throws (truncated file).
+  void read_exact(void* out, size_t n);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 /// Reads `n` bytes at `offset` (pread) from a file kept open; for random access into files too
 /// large to map resident (e.g. the 10 GB Ali-CCP common-features file).
 class RandomAccessFile {

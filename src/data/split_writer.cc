@@ -72,6 +72,7 @@ std::vector<SparseFieldStats> SplitWriter::finalize(const std::vector<Vocabulary
   FUNNEL_CHECK(vocabs.size() == layout_.sparse.size(), "finalize: one vocabulary per field");
   std::vector<SparseFieldStats> stats(layout_.sparse.size());
   constexpr size_t kChunk = 1 << 16;
+  std::vector<uint64_t> keys(kChunk);
   std::vector<uint32_t> ids(kChunk);
   for (size_t f = 0; f < layout_.sparse.size(); ++f) {
     const int fi = static_cast<int>(f);
@@ -79,17 +80,17 @@ std::vector<SparseFieldStats> SplitWriter::finalize(const std::vector<Vocabulary
     SparseFieldStats& st = stats[f];
     const std::string keys_path = join_path(dir_, cache::field_file(fi, cache::kStagedKeys));
     {
-      MappedFile keys_file(keys_path);
-      keys_file.advise(MappedFile::Access::kSequential);
-      const auto* keys = reinterpret_cast<const uint64_t*>(keys_file.data());
-      const uint64_t n = keys_file.size() / sizeof(uint64_t);
+      // Streamed with read(2), not mapped: staged keys of multi-valued fields run to GBs, and
+      // mapped pages would count toward the conversion's resident memory.
+      SequentialFile keys_file(keys_path);
       FileWriter out(join_path(dir_, cache::field_file(fi, cache::kIds)));
-      for (uint64_t start = 0; start < n; start += kChunk) {
-        const size_t m = static_cast<size_t>(std::min<uint64_t>(kChunk, n - start));
+      for (;;) {
+        const size_t m = keys_file.read(keys.data(), kChunk * sizeof(uint64_t)) / sizeof(uint64_t);
+        if (m == 0) break;
         constexpr size_t kAhead = 16;
+        for (size_t i = 0; i + kAhead < m; ++i) vocab.prefetch(keys[i + kAhead]);
         for (size_t i = 0; i < m; ++i) {
-          if (start + i + kAhead < n) vocab.prefetch(keys[start + i + kAhead]);
-          const uint64_t key = keys[start + i];
+          const uint64_t key = keys[i];
           if (key == 0) {
             ids[i] = 0;
             ++st.missing_rows;  // single-valued only: multi-valued bags never stage key 0
@@ -110,24 +111,28 @@ std::vector<SparseFieldStats> SplitWriter::finalize(const std::vector<Vocabulary
     remove_all(keys_path);
     if (layout_.sparse[f].multi) {
       const std::string len_path = join_path(dir_, cache::field_file(fi, cache::kStagedLengths));
-      MappedFile len_file(len_path);
-      const auto* lens = reinterpret_cast<const uint32_t*>(len_file.data());
-      const uint64_t n = len_file.size() / sizeof(uint32_t);
-      FUNNEL_CHECK(n == rows_, dir_ << ": staged lengths of field " << f << " hold " << n
-                                    << " rows, expected " << rows_);
+      SequentialFile len_file(len_path);
       FileWriter out(join_path(dir_, cache::field_file(fi, cache::kOffsets)));
       st.length_histogram.assign(1025, 0);
-      st.min_len = n > 0 ? UINT64_MAX : 0;
-      uint64_t offset = 0;
+      st.min_len = rows_ > 0 ? UINT64_MAX : 0;
+      uint64_t offset = 0, n = 0;
       out.write_pod(offset);
-      for (uint64_t r = 0; r < n; ++r) {
-        offset += lens[r];
-        out.write_pod(offset);
-        ++st.length_histogram[std::min<uint32_t>(lens[r], 1024)];
-        st.min_len = std::min<uint64_t>(st.min_len, lens[r]);
-        st.max_len = std::max<uint64_t>(st.max_len, lens[r]);
-        st.missing_rows += lens[r] == 0;
+      std::vector<uint32_t> lens(kChunk);
+      for (;;) {
+        const size_t m = len_file.read(lens.data(), kChunk * sizeof(uint32_t)) / sizeof(uint32_t);
+        if (m == 0) break;
+        for (size_t r = 0; r < m; ++r) {
+          offset += lens[r];
+          out.write_pod(offset);
+          ++st.length_histogram[std::min<uint32_t>(lens[r], 1024)];
+          st.min_len = std::min<uint64_t>(st.min_len, lens[r]);
+          st.max_len = std::max<uint64_t>(st.max_len, lens[r]);
+          st.missing_rows += lens[r] == 0;
+        }
+        n += m;
       }
+      FUNNEL_CHECK(n == rows_, dir_ << ": staged lengths of field " << f << " hold " << n
+                                    << " rows, expected " << rows_);
       out.close();
       remove_all(len_path);
     }

@@ -276,10 +276,14 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
   }
   if (!layout.dense.empty()) {
     out += "\nDense fields (train mean / std, used in tanh((x-mean)/std))\n";
-    for (size_t d = 0; d < layout.dense.size(); ++d) {
+    constexpr size_t kShown = 12;  // the rest is in the JSON
+    for (size_t d = 0; d < layout.dense.size() && d < kShown; ++d) {
       std::snprintf(buf, sizeof buf, "  %-14s %12.5g %12.5g\n", layout.dense[d].c_str(),
                     st.dense_mean[d], st.dense_std[d]);
       out += buf;
+    }
+    if (layout.dense.size() > kShown) {
+      out += "  ... " + std::to_string(layout.dense.size() - kShown) + " more (see --json)\n";
     }
   }
   return out;

@@ -1,0 +1,79 @@
+#include "model/blocks/mlp.h"
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+
+namespace funnel::model {
+
+Activation parse_activation(const std::string& name) {
+  if (name == "relu") return Activation::kRelu;
+  if (name == "leaky_relu") return Activation::kLeakyRelu;
+  if (name == "tanh") return Activation::kTanh;
+  throw Error("unknown activation '" + name + "' (known: relu, leaky_relu, tanh)");
+}
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::kRelu: return "relu";
+    case Activation::kLeakyRelu: return "leaky_relu";
+    case Activation::kTanh: return "tanh";
+  }
+  return "?";
+}
+
+torch::Tensor activate(Activation a, const torch::Tensor& x) {
+  switch (a) {
+    case Activation::kRelu: return torch::relu(x);
+    case Activation::kLeakyRelu: return torch::leaky_relu(x, 0.01);
+    case Activation::kTanh: return torch::tanh(x);
+  }
+  throw Error("activate: invalid activation");
+}
+
+MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
+  FUNNEL_CHECK(options_.in() > 0, "Mlp: input width must be > 0, got " << options_.in());
+  FUNNEL_CHECK(options_.dropout() >= 0.0 && options_.dropout() < 1.0,
+               "Mlp: dropout must be in [0, 1), got " << options_.dropout());
+  int64_t width = options_.in();
+  for (size_t l = 0; l < options_.hidden().size(); ++l) {
+    const int64_t out = options_.hidden()[l];
+    FUNNEL_CHECK(out > 0, "Mlp: hidden layer " << l << " has width " << out << ", expected > 0");
+    linears_.push_back(register_module("linear" + std::to_string(l), torch::nn::Linear(width, out)));
+    width = out;
+  }
+  dropout_ = register_module("dropout", torch::nn::Dropout(options_.dropout()));
+}
+
+int64_t MlpImpl::output_dim() const {
+  return options_.hidden().empty() ? options_.in() : options_.hidden().back();
+}
+
+torch::Tensor MlpImpl::layer(size_t l, const torch::Tensor& input) {
+  torch::Tensor h = activate(options_.activation(), linears_.at(l)(input));
+  // Dropout is a no-op in eval mode; skip the call entirely when it is off.
+  return options_.dropout() > 0.0 ? dropout_(h) : h;
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  torch::Tensor h = x;
+  for (size_t l = 0; l < linears_.size(); ++l) h = layer(l, h);
+  return h;
+}
+
+std::vector<torch::Tensor> MlpImpl::forward_layers(const torch::Tensor& x) {
+  std::vector<torch::Tensor> hs;
+  hs.reserve(linears_.size());
+  torch::Tensor h = x;
+  for (size_t l = 0; l < linears_.size(); ++l) hs.push_back(h = layer(l, h));
+  return hs;
+}
+
+TowerImpl::TowerImpl(MlpOptions options) {
+  mlp_ = register_module("mlp", Mlp(std::move(options)));
+  head_ = register_module("head", torch::nn::Linear(mlp_->output_dim(), 1));
+}
+
+torch::Tensor TowerImpl::forward(const torch::Tensor& x) { return head(mlp_(x)); }
+
+}  // namespace funnel::model

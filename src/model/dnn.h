@@ -1,0 +1,26 @@
+#pragma once
+// DNN, the click-space baseline (AutoHERI §4.1.2 (1); ESMM's BASE): the same per-event towers
+// as ESMM, but the trainer fits each later event's conditional P(e | parent) only on rows
+// where the parent happened (for click -> conversion: the CVR tower on clicked impressions),
+// and the first event on all impressions. Entire-space scores are still the products along
+// the chain (pCTCVR = pCTR x pCVR), so DNN is evaluated exactly like ESMM.
+
+#include <memory>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "model/esmm.h"
+
+namespace funnel::model {
+
+/// Options as ESMM's (EsmmOptions: towers, dropout, activation).
+class DnnModel : public EsmmModel {
+ public:
+  using EsmmModel::EsmmModel;
+  TrainingSpace training_space() const override { return TrainingSpace::kClickSpace; }
+};
+
+std::shared_ptr<FunnelModel> make_dnn(const FunnelSpec& funnel, int64_t input_dim,
+                                      const nlohmann::json& options);
+
+}  // namespace funnel::model

@@ -1,0 +1,46 @@
+#include "model/esmm.h"
+
+#include <torch/torch.h>
+
+#include "core/json_fields.h"
+#include "model/model_options.h"
+
+namespace funnel::model {
+
+EsmmOptions EsmmOptions::from_json(const nlohmann::json& j, const std::string& path) {
+  EsmmOptions o;
+  if (j.is_null()) return o;
+  JsonFields f(j, path);
+  o.towers = read_layer_sizes(f, "towers", o.towers);
+  o.dropout = read_dropout(f, "dropout", o.dropout);
+  o.activation = read_activation(f, "activation", o.activation);
+  f.finish();
+  return o;
+}
+
+EsmmModel::EsmmModel(const FunnelSpec& funnel, int64_t input_dim, EsmmOptions options)
+    : options_(std::move(options)) {
+  funnel.validate();
+  for (size_t e = 0; e < funnel.num_events(); ++e) {
+    // Indexed names: event names may hold characters a module name cannot.
+    towers_.push_back(register_module(
+        "tower" + std::to_string(e),
+        Tower(MlpOptions(input_dim)
+                  .hidden(options_.towers)
+                  .dropout(options_.dropout)
+                  .activation(options_.activation))));
+  }
+}
+
+FunnelOutput EsmmModel::forward(const torch::Tensor& x) {
+  FunnelOutput out;
+  for (auto& tower : towers_) out.add_logit(tower(x));
+  return out;
+}
+
+std::shared_ptr<FunnelModel> make_esmm(const FunnelSpec& funnel, int64_t input_dim,
+                                       const nlohmann::json& options) {
+  return std::make_shared<EsmmModel>(funnel, input_dim, EsmmOptions::from_json(options));
+}
+
+}  // namespace funnel::model

@@ -1,0 +1,61 @@
+#pragma once
+// Strict JSON readers for the option kinds several models share (layer sizes, dropout,
+// activation), so every model reports a bad value the same way, with its JSON path.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json_fields.h"
+#include "model/blocks/mlp.h"
+
+namespace funnel::model {
+
+/// A list of positive layer widths, e.g. "towers": [200, 80, 20]; `fallback` when absent.
+inline std::vector<int64_t> read_layer_sizes(JsonFields& fields, const std::string& key,
+                                             const std::vector<int64_t>& fallback) {
+  if (!fields.has(key)) {
+    fields.get<int>(key, 0);  // marks the key as known for finish()'s message
+    return fallback;
+  }
+  const nlohmann::json& v = fields.at(key);
+  if (!v.is_array()) {
+    throw Error(fields.path(key) + ": expected a list of positive layer widths, got " + v.dump());
+  }
+  std::vector<int64_t> sizes;
+  for (const auto& w : v) {
+    if (!w.is_number_integer() || w.get<int64_t>() <= 0) {
+      throw Error(fields.path(key) + ": expected a list of positive layer widths, got " +
+                  v.dump());
+    }
+    sizes.push_back(w.get<int64_t>());
+  }
+  return sizes;
+}
+
+/// A dropout probability in [0, 1).
+inline double read_dropout(JsonFields& fields, const std::string& key, double fallback) {
+  const double p = fields.get<double>(key, fallback);
+  if (!(p >= 0.0 && p < 1.0)) {
+    throw Error(fields.path(key) + ": expected a probability in [0, 1), got " +
+                std::to_string(p));
+  }
+  return p;
+}
+
+inline Activation read_activation(JsonFields& fields, const std::string& key,
+                                  Activation fallback) {
+  if (!fields.has(key)) {
+    fields.get<std::string>(key, "");
+    return fallback;
+  }
+  const std::string name = fields.get<std::string>(key, "");
+  try {
+    return parse_activation(name);
+  } catch (const Error& e) {
+    throw Error(fields.path(key) + ": " + e.what());
+  }
+}
+
+}  // namespace funnel::model

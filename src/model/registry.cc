@@ -1,0 +1,57 @@
+// The single registry table of models (STYLE.md rule 6): adding a model is one file plus one
+// line here. `--help`, config validation and bundle loading read this table.
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "model/dnn.h"
+#include "model/esmm.h"
+#include "model/model.h"
+#include "model/shared_bottom.h"
+
+namespace funnel::model {
+
+const std::vector<ModelEntry>& model_registry() {
+  static const std::vector<ModelEntry> kModels = {
+      {"esmm", &make_esmm,
+       "ESMM: one MLP tower per event on shared embeddings, entire-space products, trained on "
+       "CTR + CTCVR (+ ...) losses over all impressions"},
+      {"shared_bottom", &make_shared_bottom,
+       "Shared-Bottom: one shared MLP, then a small tower per event; trained like ESMM"},
+      {"dnn", &make_dnn,
+       "DNN: ESMM's towers trained in click space (each later event only on rows where its "
+       "parent happened)"},
+  };
+  return kModels;
+}
+
+std::shared_ptr<FunnelModel> make_model(const std::string& name, const FunnelSpec& funnel,
+                                        int64_t input_dim, const nlohmann::json& options) {
+  funnel.validate();
+  FUNNEL_CHECK(input_dim > 0, "model '" << name << "': input width must be > 0, got "
+                                        << input_dim);
+  for (const ModelEntry& entry : model_registry()) {
+    if (name == entry.name) return entry.make(funnel, input_dim, options);
+  }
+  std::string known;
+  for (const ModelEntry& entry : model_registry()) {
+    known += (known.empty() ? "" : ", ") + std::string(entry.name);
+  }
+  throw Error("unknown model '" + name + "' (known: " + known + ")");
+}
+
+FunnelSpec FunnelSpec::from_layout(const data::Layout& layout) {
+  FunnelSpec spec;
+  spec.events = layout.events;
+  spec.parents = layout.event_parent;
+  return spec;
+}
+
+void FunnelSpec::validate() const {
+  FUNNEL_CHECK(!events.empty(), "funnel: no events");
+  FUNNEL_CHECK(parents.size() == events.size(),
+               "funnel: " << parents.size() << " parents for " << events.size() << " events");
+  check_parents(parents, events.size());
+}
+
+}  // namespace funnel::model

@@ -1,0 +1,69 @@
+#pragma once
+// The generic funnel loss (DESIGN.md, "The funnel abstraction"): a weighted sum of binary
+// cross-entropies, one per event, plus the model's own auxiliary terms (FunnelOutput::aux_loss).
+//
+// Entire space (ESMM and its family), AutoHERI eq. 2 and 4:
+//   L = sum_e w_e * mean_b xent(P_b(e), y_b(e)),   P(e) = prod over e's chain of P(. | parent)
+//   2 events, w = {1, lambda}:            L = xent(pCTR, y_click) + lambda xent(pCTR pCVR, y_conv)
+//   3 events, w = {1, lambda1, lambda2}:  eq. 4 (click -> arrival -> conversion)
+// Click space (DNN baseline): the first event on all rows; each later event's conditional
+// P(e | parent) against y(e), averaged over the rows whose parent label is 1.
+//
+// Everything is computed in log space from the model's cond_log_p / cond_log_q: log P(e) is a
+// sum along the chain, log(1 - P(e)) is cond_log_q for a root event and log1mexp(log P(e))
+// otherwise, so products far below the float range (pCTR pCVR ~ e^-120) stay finite and so do
+// their gradients.
+
+#include <vector>
+
+#include <torch/types.h>
+
+#include "model/funnel_output.h"
+#include "model/model.h"
+
+namespace funnel::train {
+
+struct FunnelLossOptions {
+  /// Weight of each event's cross-entropy; empty = AutoHERI's defaults (§4.1.2): {1, 5} for
+  /// 2 events (eq. 2, lambda = 5), {1, 1, 5} for 3 (eq. 4, lambda1 = 1, lambda2 = 5), and
+  /// {1, ..., 1, 5} (last event 5) for longer funnels, {1} for a single event.
+  std::vector<double> weights;
+  /// AutoHERI footnote 1: a later event's entire-space loss does not backpropagate into the
+  /// first event's output (products use a detached log P(first event)), so a clicked but
+  /// unconverted impression does not push pCTR down. Entire space only.
+  bool stop_ctcvr_grad_to_ctr = false;
+};
+
+/// The default weights of `num_events` events (see FunnelLossOptions::weights).
+std::vector<double> default_event_weights(size_t num_events);
+
+struct FunnelLossValue {
+  /// The scalar to backpropagate: sum_e w_e * per_event[e] + aux.
+  torch::Tensor total;
+  /// Unweighted mean cross-entropy of each event (entire space: of P(e); click space: of
+  /// P(e | parent) over the rows where the parent happened, 0 when there are none).
+  std::vector<double> per_event;
+  /// The model's auxiliary loss (0 when it has none).
+  double aux = 0.0;
+};
+
+class FunnelLoss {
+ public:
+  /// funnel: parents of the events (validated); options.weights must be empty or one per event.
+  FunnelLoss(const model::FunnelSpec& funnel, FunnelLossOptions options = FunnelLossOptions());
+
+  /// out: the model's output for B rows; labels: [E, B] (data::Batch::labels is event-major),
+  /// any float type and device (converted to the output's). per_event costs one device sync.
+  FunnelLossValue compute(const model::FunnelOutput& out, const torch::Tensor& labels,
+                          model::TrainingSpace space) const;
+
+  const std::vector<double>& weights() const { return weights_; }
+  const FunnelLossOptions& options() const { return options_; }
+
+ private:
+  std::vector<int> parents_;
+  FunnelLossOptions options_;
+  std::vector<double> weights_;
+};
+
+}  // namespace funnel::train
