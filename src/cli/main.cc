@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     if (verbose) funnel::set_log_level(funnel::LogLevel::kDebug);
   });
   funnel::cli::add_data_commands(app);
+  funnel::cli::add_train_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,7 +6,6 @@
 // the chain (pCTCVR = pCTR x pCVR), so DNN is evaluated exactly like ESMM.
 
 #include <memory>
-
 #include <nlohmann/json_fwd.hpp>
 
 #include "model/esmm.h"

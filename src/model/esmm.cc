@@ -23,12 +23,11 @@ EsmmModel::EsmmModel(const FunnelSpec& funnel, int64_t input_dim, EsmmOptions op
   funnel.validate();
   for (size_t e = 0; e < funnel.num_events(); ++e) {
     // Indexed names: event names may hold characters a module name cannot.
-    towers_.push_back(register_module(
-        "tower" + std::to_string(e),
-        Tower(MlpOptions(input_dim)
-                  .hidden(options_.towers)
-                  .dropout(options_.dropout)
-                  .activation(options_.activation))));
+    towers_.push_back(
+        register_module("tower" + std::to_string(e), Tower(MlpOptions(input_dim)
+                                                               .hidden(options_.towers)
+                                                               .dropout(options_.dropout)
+                                                               .activation(options_.activation))));
   }
 }
 

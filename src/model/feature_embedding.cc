@@ -1,10 +1,10 @@
 #include "model/feature_embedding.h"
 
+#include <torch/torch.h>
+
 #include <cstring>
 #include <istream>
 #include <ostream>
-
-#include <torch/torch.h>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -31,8 +31,8 @@ FeatureEmbedding::FeatureEmbedding(const data::Layout& layout,
   int64_t column = 0;
   for (size_t f = 0; f < layout.sparse.size(); ++f) {
     const data::SparseField& field = layout.sparse[f];
-    FUNNEL_CHECK(field.dim >= 0, "feature embedding: field '" << field.name << "' has dim "
-                                                              << field.dim);
+    FUNNEL_CHECK(field.dim >= 0,
+                 "feature embedding: field '" << field.name << "' has dim " << field.dim);
     const uint32_t dim = field.dim > 0 ? static_cast<uint32_t>(field.dim) : options.embedding_dim;
     embed::TableOptions t = options.table;
     uint64_t state = options.table.seed ^ (0x9e3779b97f4a7c15ULL * (f + 1));
@@ -78,9 +78,8 @@ void FeatureEmbedding::check_batch(const data::Batch& batch) const {
   }
   FUNNEL_CHECK(batch.num_dense == num_dense_ && batch.dense.size() == batch.size * num_dense_,
                "feature embedding: batch has " << batch.num_dense << " dense features ("
-                                               << batch.dense.size() << " values for "
-                                               << batch.size << " rows), expected "
-                                               << num_dense_);
+                                               << batch.dense.size() << " values for " << batch.size
+                                               << " rows), expected " << num_dense_);
 }
 
 torch::Tensor FeatureEmbedding::lookup(const data::Batch& batch) const {
@@ -114,8 +113,7 @@ void FeatureEmbedding::apply_gradients(const data::Batch& batch, const torch::Te
   FUNNEL_CHECK(grad.dim() == 2 && grad.size(0) == static_cast<int64_t>(batch.size) &&
                    grad.size(1) == input_dim_,
                "feature embedding: gradient has shape " << grad.sizes() << ", expected ["
-                                                        << batch.size << ", " << input_dim_
-                                                        << "]");
+                                                        << batch.size << ", " << input_dim_ << "]");
   FUNNEL_CHECK(grad.scalar_type() == torch::kFloat32,
                "feature embedding: gradient must be float32, got " << grad.scalar_type());
   torch::Tensor g = grad.device().is_cpu() ? grad : grad.to(torch::kCPU);
@@ -148,15 +146,14 @@ void FeatureEmbedding::save(std::ostream& os, bool with_optimizer_state) const {
 
 void FeatureEmbedding::load(std::istream& is) {
   const auto magic = embed::io::read_pod<uint32_t>(is, "feature embedding magic");
-  FUNNEL_CHECK(magic == kMagic, "feature embedding: bad magic " << magic << ", expected "
-                                                                << kMagic);
+  FUNNEL_CHECK(magic == kMagic,
+               "feature embedding: bad magic " << magic << ", expected " << kMagic);
   const auto version = embed::io::read_pod<uint32_t>(is, "feature embedding version");
   FUNNEL_CHECK(version == kVersion, "feature embedding: unsupported format version "
                                         << version << ", expected " << kVersion);
   const auto count = embed::io::read_pod<uint32_t>(is, "number of fields");
-  FUNNEL_CHECK(count == tables_.size(), "feature embedding: stream has " << count
-                                                                         << " fields, expected "
-                                                                         << tables_.size());
+  FUNNEL_CHECK(count == tables_.size(),
+               "feature embedding: stream has " << count << " fields, expected " << tables_.size());
   for (size_t f = 0; f < tables_.size(); ++f) {
     const auto len = embed::io::read_pod<uint32_t>(is, "field name length");
     FUNNEL_CHECK(len <= 4096, "feature embedding: implausible field name length " << len);

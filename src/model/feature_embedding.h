@@ -13,12 +13,12 @@
 // not the CPU the buffer is copied there and the copy is made the leaf, so x.grad() is on the
 // device and apply_gradients() copies it back (one [B, input_dim] transfer each way).
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "data/batch.h"
 #include "data/layout.h"

@@ -1,16 +1,16 @@
 #include "model/funnel_output.h"
 
-#include <limits>
-
 #include <torch/torch.h>
+
+#include <limits>
 
 #include "core/error.h"
 
 namespace funnel::model {
 
 void FunnelOutput::add_logit(const torch::Tensor& logit) {
-  FUNNEL_CHECK(logit.dim() == 1, "FunnelOutput::add_logit: expected a [B] logit, got shape "
-                                     << logit.sizes());
+  FUNNEL_CHECK(logit.dim() == 1,
+               "FunnelOutput::add_logit: expected a [B] logit, got shape " << logit.sizes());
   FUNNEL_CHECK(cond_log_p.empty() || logit.size(0) == cond_log_p.front().size(0),
                "FunnelOutput::add_logit: event " << cond_log_p.size() << " has " << logit.size(0)
                                                  << " rows, event 0 has "
@@ -43,9 +43,8 @@ std::vector<torch::Tensor> entire_space_log_p(const FunnelOutput& out,
 }
 
 void check_parents(const std::vector<int>& parents, size_t num_events) {
-  FUNNEL_CHECK(parents.size() == num_events, "funnel: " << parents.size()
-                                                        << " event parents for " << num_events
-                                                        << " events");
+  FUNNEL_CHECK(parents.size() == num_events,
+               "funnel: " << parents.size() << " event parents for " << num_events << " events");
   for (size_t e = 0; e < parents.size(); ++e) {
     FUNNEL_CHECK(parents[e] >= -1 && parents[e] < static_cast<int>(e),
                  "funnel: event " << e << " has parent " << parents[e]

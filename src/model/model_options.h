@@ -26,8 +26,7 @@ inline std::vector<int64_t> read_layer_sizes(JsonFields& fields, const std::stri
   std::vector<int64_t> sizes;
   for (const auto& w : v) {
     if (!w.is_number_integer() || w.get<int64_t>() <= 0) {
-      throw Error(fields.path(key) + ": expected a list of positive layer widths, got " +
-                  v.dump());
+      throw Error(fields.path(key) + ": expected a list of positive layer widths, got " + v.dump());
     }
     sizes.push_back(w.get<int64_t>());
   }
@@ -38,14 +37,12 @@ inline std::vector<int64_t> read_layer_sizes(JsonFields& fields, const std::stri
 inline double read_dropout(JsonFields& fields, const std::string& key, double fallback) {
   const double p = fields.get<double>(key, fallback);
   if (!(p >= 0.0 && p < 1.0)) {
-    throw Error(fields.path(key) + ": expected a probability in [0, 1), got " +
-                std::to_string(p));
+    throw Error(fields.path(key) + ": expected a probability in [0, 1), got " + std::to_string(p));
   }
   return p;
 }
 
-inline Activation read_activation(JsonFields& fields, const std::string& key,
-                                  Activation fallback) {
+inline Activation read_activation(JsonFields& fields, const std::string& key, Activation fallback) {
   if (!fields.has(key)) {
     fields.get<std::string>(key, "");
     return fallback;

@@ -28,8 +28,7 @@ const std::vector<ModelEntry>& model_registry() {
 std::shared_ptr<FunnelModel> make_model(const std::string& name, const FunnelSpec& funnel,
                                         int64_t input_dim, const nlohmann::json& options) {
   funnel.validate();
-  FUNNEL_CHECK(input_dim > 0, "model '" << name << "': input width must be > 0, got "
-                                        << input_dim);
+  FUNNEL_CHECK(input_dim > 0, "model '" << name << "': input width must be > 0, got " << input_dim);
   for (const ModelEntry& entry : model_registry()) {
     if (name == entry.name) return entry.make(funnel, input_dim, options);
   }

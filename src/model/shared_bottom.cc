@@ -29,11 +29,11 @@ SharedBottomModel::SharedBottomModel(const FunnelSpec& funnel, int64_t input_dim
                                               .dropout(options_.dropout)
                                               .activation(options_.activation)));
   for (size_t e = 0; e < funnel.num_events(); ++e) {
-    towers_.push_back(register_module("tower" + std::to_string(e),
-                                      Tower(MlpOptions(bottom_->output_dim())
-                                                .hidden(options_.towers)
-                                                .dropout(options_.dropout)
-                                                .activation(options_.activation))));
+    towers_.push_back(
+        register_module("tower" + std::to_string(e), Tower(MlpOptions(bottom_->output_dim())
+                                                               .hidden(options_.towers)
+                                                               .dropout(options_.dropout)
+                                                               .activation(options_.activation))));
   }
 }
 

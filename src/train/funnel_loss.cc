@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace funnel::train {
@@ -18,9 +20,9 @@ FunnelLoss::FunnelLoss(const model::FunnelSpec& funnel, FunnelLossOptions option
     : parents_(funnel.parents), options_(std::move(options)) {
   funnel.validate();
   weights_ = options_.weights.empty() ? default_event_weights(parents_.size()) : options_.weights;
-  FUNNEL_CHECK(weights_.size() == parents_.size(),
-               "funnel loss: " << weights_.size() << " event weights for " << parents_.size()
-                               << " events");
+  FUNNEL_CHECK(weights_.size() == parents_.size(), "funnel loss: " << weights_.size()
+                                                                   << " event weights for "
+                                                                   << parents_.size() << " events");
   for (size_t e = 0; e < weights_.size(); ++e) {
     FUNNEL_CHECK(weights_[e] >= 0.0 && std::isfinite(weights_[e]),
                  "funnel loss: weight of event " << e << " is " << weights_[e]
@@ -40,8 +42,8 @@ FunnelLossValue FunnelLoss::compute(const model::FunnelOutput& out, const torch:
   FUNNEL_CHECK(rows > 0, "funnel loss: empty batch");
   FUNNEL_CHECK(labels.dim() == 2 && labels.size(0) == static_cast<int64_t>(num_events) &&
                    labels.size(1) == rows,
-               "funnel loss: labels have shape " << labels.sizes() << ", expected ["
-                                                 << num_events << ", " << rows << "]");
+               "funnel loss: labels have shape " << labels.sizes() << ", expected [" << num_events
+                                                 << ", " << rows << "]");
   const torch::Tensor y = labels.to(first.device(), first.scalar_type());
 
   std::vector<torch::Tensor> terms(num_events);

@@ -14,9 +14,9 @@
 // otherwise, so products far below the float range (pCTR pCVR ~ e^-120) stay finite and so do
 // their gradients.
 
-#include <vector>
-
 #include <torch/types.h>
+
+#include <vector>
 
 #include "model/funnel_output.h"
 #include "model/model.h"

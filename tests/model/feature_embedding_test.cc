@@ -4,9 +4,12 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
+#include "model/funnel_output.h"
+#include "model/model.h"
 
 namespace funnel::model {
 namespace {
@@ -112,7 +115,8 @@ TEST(FeatureEmbeddingTest, LookupLaysOutFieldsThenDense) {
 }
 
 TEST(FeatureEmbeddingTest, FieldsGetDifferentInitialRows) {
-  const FeatureEmbedding fe(test_layout(), kVocab, options(embed::Pooling::kSum, embed::SgdOptions{}));
+  const FeatureEmbedding fe(test_layout(), kVocab,
+                            options(embed::Pooling::kSum, embed::SgdOptions{}));
   // Same seed option, different fields: the first rows differ.
   EXPECT_NE(fe.table(1).row(0)[0], fe.table(2).row(0)[0]);
   const FeatureEmbedding again(test_layout(), kVocab,
@@ -185,9 +189,9 @@ TEST(FeatureEmbeddingTest, MatchesSeparateTablesBitwise) {
     }
   }
   for (size_t f = 0; f < 3; ++f) {
-    EXPECT_EQ(std::memcmp(ref[f].data(), fe.table(f).data(),
-                          kVocab[f] * fe.field_dim(f) * sizeof(float)),
-              0)
+    EXPECT_EQ(
+        std::memcmp(ref[f].data(), fe.table(f).data(), kVocab[f] * fe.field_dim(f) * sizeof(float)),
+        0)
         << "field " << f;
   }
 }
@@ -247,6 +251,44 @@ TEST(FeatureEmbeddingTest, SaveLoadRoundTrip) {
   for (size_t len : {size_t{0}, size_t{10}, size_t{100}, full.str().size() - 4}) {
     std::stringstream cut(full.str().substr(0, len));
     EXPECT_THROW(loaded.load(cut), Error) << len;
+  }
+}
+
+TEST(FeatureEmbeddingTest, CudaTrainingStepMatchesCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const FeatureEmbeddingOptions o = options(embed::Pooling::kMean, embed::AdamOptions{});
+  FeatureEmbedding cpu(test_layout(), kVocab, o);
+  FeatureEmbedding gpu(test_layout(), kVocab, o, torch::kCUDA);
+  const FunnelSpec funnel = FunnelSpec::from_layout(test_layout());
+  const nlohmann::json model_options = {{"towers", {8, 4}}};
+  torch::manual_seed(7);
+  auto cpu_model = make_model("esmm", funnel, cpu.input_dim(), model_options);
+  torch::manual_seed(7);
+  auto gpu_model = make_model("esmm", funnel, gpu.input_dim(), model_options);
+  gpu_model->to(torch::kCUDA);
+  const data::Batch batch = test_batch();
+  const torch::Tensor y = torch::from_blob(const_cast<float*>(batch.labels.data()), {2, 4});
+  auto step = [&](FeatureEmbedding& fe, FunnelModel& model) {
+    torch::Tensor x = fe.lookup(batch);
+    EXPECT_EQ(x.device().type(), fe.device().type());
+    EXPECT_TRUE(x.is_leaf());
+    const FunnelOutput out = model.forward(x);
+    const auto log_p = entire_space_log_p(out, funnel.parents);
+    const torch::Tensor yd = y.to(x.device());
+    const torch::Tensor loss = -(yd[0] * log_p[0] + (1 - yd[0]) * out.cond_log_q[0]).mean() -
+                               (yd[1] * log_p[1] + (1 - yd[1]) * log1mexp(log_p[1])).mean();
+    loss.backward();
+    fe.apply_gradients(batch, x.grad());
+    return std::make_pair(loss.item<double>(), x.grad().cpu());
+  };
+  const auto [cpu_loss, cpu_grad] = step(cpu, *cpu_model);
+  const auto [gpu_loss, gpu_grad] = step(gpu, *gpu_model);
+  EXPECT_NEAR(cpu_loss, gpu_loss, 1e-5);
+  EXPECT_TRUE(torch::allclose(cpu_grad, gpu_grad, 1e-4, 1e-6));
+  for (size_t f = 0; f < 3; ++f) {
+    for (size_t i = 0; i < kVocab[f] * cpu.field_dim(f); ++i) {
+      EXPECT_NEAR(cpu.table(f).data()[i], gpu.table(f).data()[i], 1e-5) << f << " " << i;
+    }
   }
 }
 

@@ -26,7 +26,8 @@ TEST(MlpTest, LayersMatchNaiveReference) {
     for (int64_t i = 0; i < 7; ++i) {
       for (int64_t j = 0; j < widths[l]; ++j) {
         double s = b[j].item<double>();
-        for (int64_t k = 0; k < h.size(1); ++k) s += w[j][k].item<double>() * h[i][k].item<double>();
+        for (int64_t k = 0; k < h.size(1); ++k)
+          s += w[j][k].item<double>() * h[i][k].item<double>();
         ref[i][j] = s > 0 ? s : 0.0;
       }
     }

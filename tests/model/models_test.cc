@@ -152,8 +152,8 @@ TEST(ModelsTest, AdamReducesLossOnSeparableProblem) {
   torch::set_num_threads(1);
   for (const auto& name : all_models()) {
     const std::vector<double> losses = train_losses(name, 60);
-    EXPECT_LT(losses.back(), 0.5 * losses.front()) << name << ": " << losses.front() << " -> "
-                                                    << losses.back();
+    EXPECT_LT(losses.back(), 0.5 * losses.front())
+        << name << ": " << losses.front() << " -> " << losses.back();
     // Seeded and single-threaded: bit-identical on a second run.
     EXPECT_EQ(train_losses(name, 60), losses) << name;
   }

@@ -15,18 +15,24 @@ Activation parse_activation(const std::string& name) {
 
 const char* activation_name(Activation a) {
   switch (a) {
-    case Activation::kRelu: return "relu";
-    case Activation::kLeakyRelu: return "leaky_relu";
-    case Activation::kTanh: return "tanh";
+    case Activation::kRelu:
+      return "relu";
+    case Activation::kLeakyRelu:
+      return "leaky_relu";
+    case Activation::kTanh:
+      return "tanh";
   }
   return "?";
 }
 
 torch::Tensor activate(Activation a, const torch::Tensor& x) {
   switch (a) {
-    case Activation::kRelu: return torch::relu(x);
-    case Activation::kLeakyRelu: return torch::leaky_relu(x, 0.01);
-    case Activation::kTanh: return torch::tanh(x);
+    case Activation::kRelu:
+      return torch::relu(x);
+    case Activation::kLeakyRelu:
+      return torch::leaky_relu(x, 0.01);
+    case Activation::kTanh:
+      return torch::tanh(x);
   }
   throw Error("activate: invalid activation");
 }
@@ -39,7 +45,8 @@ MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
   for (size_t l = 0; l < options_.hidden().size(); ++l) {
     const int64_t out = options_.hidden()[l];
     FUNNEL_CHECK(out > 0, "Mlp: hidden layer " << l << " has width " << out << ", expected > 0");
-    linears_.push_back(register_module("linear" + std::to_string(l), torch::nn::Linear(width, out)));
+    linears_.push_back(
+        register_module("linear" + std::to_string(l), torch::nn::Linear(width, out)));
     width = out;
   }
   dropout_ = register_module("dropout", torch::nn::Dropout(options_.dropout()));

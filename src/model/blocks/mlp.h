@@ -4,15 +4,15 @@
 // available on its own (AutoHERI eq. 1 integrates h^1..h^L of one task into another), and a
 // Tower = Mlp + a linear head giving one logit per row.
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include <torch/arg.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace funnel::model {
 

@@ -1,0 +1,160 @@
+// funnel train | eval
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "config/experiment.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/json_fields.h"
+#include "core/log.h"
+#include "core/stopwatch.h"
+#include "data/cache.h"
+#include "data/converter.h"
+#include "data/schema.h"
+#include "model/feature_embedding.h"
+#include "model/model.h"
+#include "train/trainer.h"
+
+namespace funnel::cli {
+namespace {
+
+struct TrainArgs {
+  std::string config;
+  std::string out;
+  std::string cache;
+  std::vector<std::string> overrides;
+  bool resume = false;
+};
+
+/// The "embedding" section: dimension, pooling, initialiser and the sparse optimizer.
+model::FeatureEmbeddingOptions parse_embedding(const nlohmann::json& j, uint64_t seed) {
+  model::FeatureEmbeddingOptions o;
+  o.table.seed = seed;
+  embed::AdamOptions adam;
+  adam.lr = 0.005;  // AutoHERI §4.1.2: Adam, lr 0.005, for all parameters
+  o.table.optimizer = adam;
+  if (j.is_null()) return o;
+  JsonFields f(j, "embedding");
+  o.embedding_dim = f.get<uint32_t>("dim", o.embedding_dim);
+  const std::string opt = f.get<std::string>("optimizer", "adam");
+  const double lr = f.get<double>("lr", 0.005);
+  const double wd = f.get<double>("weight_decay", 0.0);
+  if (opt == "adam") {
+    embed::AdamOptions a;
+    a.lr = lr;
+    a.weight_decay = wd;
+    o.table.optimizer = a;
+  } else if (opt == "adagrad") {
+    embed::AdagradOptions a;
+    a.lr = lr;
+    a.weight_decay = wd;
+    o.table.optimizer = a;
+  } else if (opt == "sgd") {
+    embed::SgdOptions a;
+    a.lr = lr;
+    a.weight_decay = wd;
+    o.table.optimizer = a;
+  } else {
+    throw Error("embedding.optimizer: expected adam, adagrad or sgd, got '" + opt + "'");
+  }
+  const std::string pooling = f.get<std::string>("pooling", "sum");
+  FUNNEL_CHECK(pooling == "sum" || pooling == "mean",
+               "embedding.pooling: expected sum or mean, got '" << pooling << "'");
+  o.table.pooling = pooling == "sum" ? embed::Pooling::kSum : embed::Pooling::kMean;
+  o.table.init_scale = f.get<double>("init_scale", o.table.init_scale);
+  f.finish();
+  return o;
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  auto* train = app.add_subcommand("train", "Train a model; writes RUN_DIR/metrics.json");
+  train->add_option("--config", args->config, "Experiment config (JSON)")
+      ->required()->check(CLI::ExistingFile);
+  train->add_option("--out", args->out, "Run folder to create")->required();
+  train->add_option("--cache", args->cache,
+                    "Binary cache to use, created from the config's data when absent "
+                    "(default: RUN_DIR/cache)");
+  train->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
+  train->add_flag("--resume", args->resume, "Continue from RUN_DIR/checkpoint/last");
+  train->callback([args] {
+    const config::Experiment e = config::load_experiment(args->config, args->overrides);
+    FUNNEL_CHECK(e.root.contains("data"), args->config << ": no \"data\" section");
+    FUNNEL_CHECK(e.root.contains("model"), args->config << ": no \"model\" section");
+    for (auto it = e.root.begin(); it != e.root.end(); ++it) {
+      const std::string k = it.key();
+      FUNNEL_CHECK(k == "data" || k == "model" || k == "train" || k == "embedding",
+                   args->config << ": unknown section '" << k
+                                << "' (known: data, model, embedding, train)");
+    }
+    make_dirs(args->out);
+    const std::string cache_dir = args->cache.empty() ? join_path(args->out, "cache") : args->cache;
+    if (!path_exists(join_path(cache_dir, "meta.json"))) {
+      log_info("converting the data into " + cache_dir);
+      data::ConvertOptions co;
+      co.progress = log_level() <= LogLevel::kInfo;
+      data::convert_to_cache(data::parse_data_config(e.root.at("data"), e.base_dir), cache_dir, co);
+    }
+    const data::Cache cache(cache_dir);
+    const train::TrainerOptions topt =
+        train::parse_trainer_options(e.root.contains("train") ? e.root.at("train") : nlohmann::json());
+    nlohmann::json model_json = e.root.at("model");
+    FUNNEL_CHECK(model_json.is_object() && model_json.contains("name"),
+                 "model: expected {\"name\": ..., options}");
+    const std::string name = model_json.at("name").get<std::string>();
+    model_json.erase("name");
+    torch::manual_seed(topt.seed);
+    auto embedding = std::make_shared<model::FeatureEmbedding>(
+        cache.layout(), cache.vocab_sizes(),
+        parse_embedding(e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json(),
+                        topt.seed));
+    const model::FunnelSpec funnel{cache.layout().events, cache.layout().event_parent};
+    auto net = model::make_model(name, funnel, embedding->input_dim(), model_json);
+    train::TrainerOptions run_opt = topt;
+    run_opt.progress = log_level() <= LogLevel::kInfo;
+    train::Trainer trainer(cache, net, embedding, run_opt);
+    if (args->resume) trainer.load_checkpoint(join_path(args->out, "checkpoint/last"));
+    const std::string val = cache.has_split("validation") ? "validation" : "";
+    FUNNEL_CHECK(cache.has_split("train"), cache_dir << ": no train split");
+    Stopwatch watch;
+    const train::TrainResult r = trainer.fit("train", val, args->out);
+    nlohmann::json metrics;
+    metrics["model"] = name;
+    if (!val.empty()) metrics["validation"] = r.best_validation;
+    if (cache.has_split("test")) metrics["test"] = trainer.evaluate("test");
+    metrics["timing"] = {{"train_seconds", r.train_seconds},
+                         {"total_seconds", watch.seconds()},
+                         {"steps", r.steps},
+                         {"samples", r.samples},
+                         {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
+    metrics["config"] = e.root;
+    write_text_file_atomic(join_path(args->out, "metrics.json"), metrics.dump(2) + "\n");
+    // Human summary: AUC / NLL per entry and split.
+    std::printf("%-10s %-8s %8s %8s %10s\n", "split", "entry", "AUC", "NLL", "rows");
+    for (const char* split : {"validation", "test"}) {
+      if (!metrics.contains(split) || metrics[split].is_null()) continue;
+      for (const char* entry : {"ctr", "cvr", "ctcvr"}) {
+        if (!metrics[split].contains(entry)) continue;
+        const auto& m = metrics[split][entry];
+        auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
+        std::printf("%-10s %-8s %8.4f %8.5f %10llu\n", split, entry, num(m["auc"]), num(m["nll"]),
+                    static_cast<unsigned long long>(m.value("count", 0)));
+      }
+    }
+    std::printf("trained %lld steps, %.0f samples/s; metrics in %s\n",
+                static_cast<long long>(r.steps),
+                r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0,
+                join_path(args->out, "metrics.json").c_str());
+  });
+}
+
+}  // namespace funnel::cli
