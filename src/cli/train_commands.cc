@@ -18,6 +18,7 @@
 #include "data/cache.h"
 #include "data/converter.h"
 #include "data/schema.h"
+#include "model/bundle.h"
 #include "model/feature_embedding.h"
 #include "model/model.h"
 #include "train/trainer.h"
@@ -32,46 +33,6 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   bool resume = false;
 };
-
-/// The "embedding" section: dimension, pooling, initialiser and the sparse optimizer.
-model::FeatureEmbeddingOptions parse_embedding(const nlohmann::json& j, uint64_t seed) {
-  model::FeatureEmbeddingOptions o;
-  o.table.seed = seed;
-  embed::AdamOptions adam;
-  adam.lr = 0.005;  // AutoHERI §4.1.2: Adam, lr 0.005, for all parameters
-  o.table.optimizer = adam;
-  if (j.is_null()) return o;
-  JsonFields f(j, "embedding");
-  o.embedding_dim = f.get<uint32_t>("dim", o.embedding_dim);
-  const std::string opt = f.get<std::string>("optimizer", "adam");
-  const double lr = f.get<double>("lr", 0.005);
-  const double wd = f.get<double>("weight_decay", 0.0);
-  if (opt == "adam") {
-    embed::AdamOptions a;
-    a.lr = lr;
-    a.weight_decay = wd;
-    o.table.optimizer = a;
-  } else if (opt == "adagrad") {
-    embed::AdagradOptions a;
-    a.lr = lr;
-    a.weight_decay = wd;
-    o.table.optimizer = a;
-  } else if (opt == "sgd") {
-    embed::SgdOptions a;
-    a.lr = lr;
-    a.weight_decay = wd;
-    o.table.optimizer = a;
-  } else {
-    throw Error("embedding.optimizer: expected adam, adagrad or sgd, got '" + opt + "'");
-  }
-  const std::string pooling = f.get<std::string>("pooling", "sum");
-  FUNNEL_CHECK(pooling == "sum" || pooling == "mean",
-               "embedding.pooling: expected sum or mean, got '" << pooling << "'");
-  o.table.pooling = pooling == "sum" ? embed::Pooling::kSum : embed::Pooling::kMean;
-  o.table.init_scale = f.get<double>("init_scale", o.table.init_scale);
-  f.finish();
-  return o;
-}
 
 }  // namespace
 
@@ -115,8 +76,8 @@ void add_train_commands(CLI::App& app) {
     torch::manual_seed(topt.seed);
     auto embedding = std::make_shared<model::FeatureEmbedding>(
         cache.layout(), cache.vocab_sizes(),
-        parse_embedding(e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json(),
-                        topt.seed));
+        model::parse_feature_embedding_options(
+            e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json(), topt.seed));
     const model::FunnelSpec funnel{cache.layout().events, cache.layout().event_parent};
     auto net = model::make_model(name, funnel, embedding->input_dim(), model_json);
     train::TrainerOptions run_opt = topt;
@@ -138,6 +99,17 @@ void add_train_commands(CLI::App& app) {
                          {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
     metrics["config"] = e.root;
     write_text_file_atomic(join_path(args->out, "metrics.json"), metrics.dump(2) + "\n");
+    // The bundle: the best state with everything needed to score raw input.
+    std::vector<data::Vocabulary> vocabs;
+    for (size_t f = 0; f < cache.layout().sparse.size(); ++f) vocabs.push_back(cache.load_vocab(f));
+    nlohmann::json data_section = e.root.at("data");
+    data_section["labels"] = data::schema_to_json(cache.schema())["labels"];
+    model::write_bundle(
+        join_path(args->out, "model.bundle"),
+        model::make_bundle(name, model_json,
+                           e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json(),
+                           data_section, cache.layout(), vocabs, cache.dense_mean(),
+                           cache.dense_std(), *net, *embedding));
     // Human summary: AUC / NLL per entry and split.
     std::printf("%-10s %-8s %8s %8s %10s\n", "split", "entry", "AUC", "NLL", "rows");
     for (const char* split : {"validation", "test"}) {
@@ -150,10 +122,11 @@ void add_train_commands(CLI::App& app) {
                     static_cast<unsigned long long>(m.value("count", 0)));
       }
     }
-    std::printf("trained %lld steps, %.0f samples/s; metrics in %s\n",
+    std::printf("trained %lld steps, %.0f samples/s; metrics in %s, model in %s\n",
                 static_cast<long long>(r.steps),
                 r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0,
-                join_path(args->out, "metrics.json").c_str());
+                join_path(args->out, "metrics.json").c_str(),
+                join_path(args->out, "model.bundle").c_str());
   });
 }
 

@@ -2,6 +2,7 @@
 // A batch of rows as the trainer consumes it: plain arrays, no LibTorch (models wrap them
 // with torch::from_blob). Sparse fields are in CSR form.
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -55,40 +55,44 @@ Vocabulary Vocabulary::identity(uint64_t size) {
   return v;
 }
 
-void Vocabulary::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    FileWriter w(tmp);
-    w.write(kMagic, sizeof kMagic);
-    w.write_pod(kVersion);
-    w.write_pod(static_cast<uint32_t>(kind_));
-    w.write_pod(size_);
-    w.write_pod(min_count_);
-    w.write_pod(distinct_seen_);
-    w.write_pod(kept_occurrences_);
-    w.write_pod(total_occurrences_);
-    const uint64_t n = keys_.size();
-    w.write_pod(n);
-    w.write(keys_.data(), n * sizeof(uint64_t));
-    w.write(counts_.data(), n * sizeof(uint64_t));
-    w.close();
-  }
-  rename_path(tmp, path);
+std::string Vocabulary::serialize() const {
+  std::string out;
+  auto put = [&](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  put(kMagic, sizeof kMagic);
+  put(&kVersion, 4);
+  const auto kind = static_cast<uint32_t>(kind_);
+  put(&kind, 4);
+  put(&size_, 8);
+  put(&min_count_, 8);
+  put(&distinct_seen_, 8);
+  put(&kept_occurrences_, 8);
+  put(&total_occurrences_, 8);
+  const uint64_t n = keys_.size();
+  put(&n, 8);
+  put(keys_.data(), n * sizeof(uint64_t));
+  put(counts_.data(), n * sizeof(uint64_t));
+  return out;
 }
+
+void Vocabulary::save(const std::string& path) const { write_text_file_atomic(path, serialize()); }
 
 Vocabulary Vocabulary::load(const std::string& path) {
   MappedFile f(path);
-  const char* p = f.data();
-  uint64_t left = f.size();
+  return deserialize(std::string_view(f.data(), f.size()), path);
+}
+
+Vocabulary Vocabulary::deserialize(std::string_view bytes, const std::string& path) {
+  const char* p = bytes.data();
+  uint64_t left = bytes.size();
   auto take = [&](void* out, uint64_t n) {
-    if (left < n) throw Error(path + ": vocabulary file is truncated");
+    if (left < n) throw Error(path + ": vocabulary is truncated");
     std::memcpy(out, p, n);
     p += n;
     left -= n;
   };
   char magic[8];
   take(magic, 8);
-  if (std::memcmp(magic, kMagic, 8) != 0) throw Error(path + ": not a Funnel vocabulary file");
+  if (std::memcmp(magic, kMagic, 8) != 0) throw Error(path + ": not a Funnel vocabulary");
   uint32_t version, kind;
   take(&version, 4);
   if (version != kVersion) {
@@ -106,7 +110,7 @@ Vocabulary Vocabulary::load(const std::string& path) {
   take(&v.total_occurrences_, 8);
   uint64_t n;
   take(&n, 8);
-  if (n > left / 16) throw Error(path + ": vocabulary file is truncated");
+  if (n > left / 16) throw Error(path + ": vocabulary is truncated");
   v.keys_.resize(n);
   v.counts_.resize(n);
   take(v.keys_.data(), n * 8);
@@ -116,6 +120,8 @@ Vocabulary Vocabulary::load(const std::string& path) {
     if (v.size_ != n + 1) throw Error(path + ": vocabulary size does not match its keys");
     v.ids_ = KeyMap<uint32_t>(n + 16);
     for (uint64_t i = 0; i < n; ++i) v.ids_[v.keys_[i]] = static_cast<uint32_t>(i + 1);
+  } else if (v.size_ < 1 || (v.kind_ == Kind::kHashed && v.size_ < 2)) {
+    throw Error(path + ": invalid vocabulary size");
   }
   return v;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/key_map.h"
@@ -58,7 +59,10 @@ class Vocabulary {
   uint64_t total_occurrences() const { return total_occurrences_; }
   int64_t min_count() const { return min_count_; }
 
-  /// Binary file: magic, version, kind, size, then (counted) keys and counts in id order.
+  /// Binary form: magic, version, kind, size, then (counted) keys and counts in id order.
+  std::string serialize() const;
+  /// Parses serialize()'s bytes; `what` names the source in errors (file, bundle section).
+  static Vocabulary deserialize(std::string_view bytes, const std::string& what);
   void save(const std::string& path) const;
   static Vocabulary load(const std::string& path);
 

@@ -1,0 +1,171 @@
+// funnel eval | predict: score text with a model bundle.
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "config/experiment.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/log.h"
+#include "core/stopwatch.h"
+#include "data/schema.h"
+#include "model/bundle.h"
+#include "serve/predictor.h"
+#include "train/funnel_metrics.h"
+
+namespace funnel::cli {
+namespace {
+
+struct ScoreArgs {
+  std::string bundle, config, split = "test", json, input, out, id_column, on_bad_row;
+  std::vector<std::string> overrides;
+};
+
+/// Output columns: pctr, pcvr (last event given the first), pctcvr, and for the events in
+/// between their entire-space and conditional probabilities.
+std::vector<std::string> score_columns(const model::FunnelSpec& f) {
+  std::vector<std::string> cols = {"pctr"};
+  const size_t E = f.events.size();
+  if (E >= 2) {
+    cols.push_back("pcvr");
+    cols.push_back("pctcvr");
+  }
+  for (size_t e = 1; e + 1 < E; ++e) {
+    cols.push_back("p_" + f.events[e]);
+    cols.push_back("p_" + f.events[e] + "_given_" + f.events[f.parents[e]]);
+  }
+  return cols;
+}
+
+void score_row(const model::FunnelSpec& f, const serve::BatchScores& s, size_t i,
+               std::vector<double>& out) {
+  const size_t E = f.events.size(), n = s.size;
+  auto lp = [&](size_t e) { return static_cast<double>(s.log_p[e * n + i]); };
+  out.clear();
+  out.push_back(std::exp(lp(0)));
+  if (E >= 2) {
+    out.push_back(std::min(1.0, std::exp(lp(E - 1) - lp(0))));
+    out.push_back(std::exp(lp(E - 1)));
+  }
+  for (size_t e = 1; e + 1 < E; ++e) {
+    out.push_back(std::exp(lp(e)));
+    out.push_back(std::min(1.0, std::exp(lp(e) - lp(static_cast<size_t>(f.parents[e])))));
+  }
+}
+
+}  // namespace
+
+void add_score_commands(CLI::App& app) {
+  auto args = std::make_shared<ScoreArgs>();
+
+  auto* eval = app.add_subcommand("eval", "Evaluate a model bundle on a split of a config");
+  eval->add_option("--bundle", args->bundle, "RUN_DIR/model.bundle")->required()->check(CLI::ExistingFile);
+  eval->add_option("--config", args->config, "Experiment config whose data files to read")
+      ->required()->check(CLI::ExistingFile);
+  eval->add_option("--split", args->split, "train, validation or test (default test)")
+      ->check(CLI::IsMember({"train", "validation", "test"}));
+  eval->add_option("--json", args->json, "Write the metrics as JSON to this file");
+  eval->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
+  eval->callback([args] {
+    const model::LoadedBundle bundle = model::load_bundle(args->bundle);
+    const config::Experiment e = config::load_experiment(args->config, args->overrides);
+    FUNNEL_CHECK(e.root.contains("data"), args->config << ": no \"data\" section");
+    const data::DataConfig cfg = data::parse_data_config(e.root.at("data"), e.base_dir);
+    const std::vector<data::InputFile>& files = args->split == "train" ? cfg.train
+                                                : args->split == "validation" ? cfg.validation
+                                                                              : cfg.test;
+    FUNNEL_CHECK(!files.empty(), args->config << ": the " << args->split
+                                              << " split has no files (a validation_ratio split "
+                                                 "exists only in the training cache)");
+    data::DataConfig read = serve::bundle_data_config(bundle, /*with_labels=*/true);
+    read.format = cfg.format;
+    read.on_bad_row = cfg.on_bad_row;
+    read.keep_funnel_violations = cfg.keep_funnel_violations;
+    train::FunnelPredictions p;
+    const size_t E = bundle.funnel.events.size();
+    std::vector<std::vector<float>> log_p(E), labels(E);
+    Stopwatch watch;
+    serve::TextScoringOptions so;
+    so.with_labels = true;
+    const uint64_t bad = serve::score_text(
+        bundle, read, files, so,
+        [&](const data::Batch& b, const serve::BatchScores& s, const std::vector<std::string>&) {
+          for (size_t ev = 0; ev < E; ++ev) {
+            log_p[ev].insert(log_p[ev].end(), &s.log_p[ev * b.size], &s.log_p[(ev + 1) * b.size]);
+            labels[ev].insert(labels[ev].end(), &b.labels[ev * b.size],
+                              &b.labels[(ev + 1) * b.size]);
+          }
+          p.group.insert(p.group.end(), b.group.begin(), b.group.end());
+        });
+    p.n = log_p[0].size();
+    for (size_t ev = 0; ev < E; ++ev) {
+      p.log_p.insert(p.log_p.end(), log_p[ev].begin(), log_p[ev].end());
+      p.labels.insert(p.labels.end(), labels[ev].begin(), labels[ev].end());
+    }
+    nlohmann::json out;
+    out[args->split] = train::funnel_metrics(p, bundle.funnel.events, bundle.funnel.parents);
+    out["rows"] = p.n;
+    out["bad_rows_skipped"] = bad;
+    out["seconds"] = watch.seconds();
+    std::printf("%-10s %-8s %8s %8s %10s\n", "split", "entry", "AUC", "NLL", "rows");
+    for (const auto& [entry, m] : out[args->split].items()) {
+      auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
+      std::printf("%-10s %-8s %8.4f %8.5f %10llu\n", args->split.c_str(), entry.c_str(),
+                  num(m["auc"]), num(m["nll"]), static_cast<unsigned long long>(m.value("count", 0)));
+    }
+    if (!args->json.empty()) write_text_file_atomic(args->json, out.dump(2) + "\n");
+  });
+
+  auto* predict = app.add_subcommand("predict", "Write pCTR, pCVR, pCTCVR for every input row");
+  predict->add_option("--bundle", args->bundle, "RUN_DIR/model.bundle")->required()->check(CLI::ExistingFile);
+  predict->add_option("--input", args->input, "Input file in the training format")
+      ->required()->check(CLI::ExistingFile);
+  predict->add_option("--out", args->out, "Output CSV (or .tsv for tabs)")->required();
+  predict->add_option("--id-column", args->id_column, "Input column written first on each row");
+  predict->add_option("--on-bad-row", args->on_bad_row, "fail (default) or skip")
+      ->check(CLI::IsMember({"fail", "skip"}));
+  predict->callback([args] {
+    const model::LoadedBundle bundle = model::load_bundle(args->bundle);
+    data::DataConfig read = serve::bundle_data_config(bundle, /*with_labels=*/false);
+    if (args->on_bad_row == "skip") read.on_bad_row = data::BadRowPolicy::kSkip;
+    const char sep = args->out.size() > 4 && args->out.substr(args->out.size() - 4) == ".tsv" ? '\t' : ',';
+    const std::string tmp = args->out + ".tmp";
+    FileWriter w(tmp);
+    const auto cols = score_columns(bundle.funnel);
+    std::string header = args->id_column.empty() ? "" : args->id_column + sep;
+    for (size_t c = 0; c < cols.size(); ++c) header += (c ? std::string(1, sep) : "") + cols[c];
+    w.write(header + "\n");
+    serve::TextScoringOptions so;
+    so.id_column = args->id_column;
+    uint64_t rows = 0;
+    std::vector<double> values;
+    char buf[32];
+    Stopwatch watch;
+    const uint64_t bad = serve::score_text(
+        bundle, read, {data::InputFile{args->input}}, so,
+        [&](const data::Batch& b, const serve::BatchScores& s, const std::vector<std::string>& ids) {
+          for (size_t i = 0; i < b.size; ++i) {
+            std::string line = args->id_column.empty() ? "" : ids[i] + sep;
+            score_row(bundle.funnel, s, i, values);
+            for (size_t c = 0; c < values.size(); ++c) {
+              std::snprintf(buf, sizeof buf, "%s%.6g", c ? std::string(1, sep).c_str() : "", values[c]);
+              line += buf;
+            }
+            w.write(line + "\n");
+          }
+          rows += b.size;
+        });
+    w.close();
+    rename_path(tmp, args->out);
+    log_info("wrote " + std::to_string(rows) + " predictions to " + args->out + " (" +
+             std::to_string(static_cast<uint64_t>(rows / std::max(watch.seconds(), 1e-9))) +
+             " rows/s" + (bad ? ", " + std::to_string(bad) + " bad rows skipped" : "") + ")");
+  });
+}
+
+}  // namespace funnel::cli

@@ -1,0 +1,40 @@
+#pragma once
+// Builds a Batch from encoded rows of raw text (prediction and serving input), mapping value
+// keys through saved vocabularies and normalising numerics with the training statistics, so
+// new input reaches the model exactly as the cache's rows do through the Loader.
+
+#include <cstdint>
+#include <vector>
+
+#include "data/batch.h"
+#include "data/layout.h"
+#include "data/row_encoder.h"
+#include "data/vocabulary.h"
+
+namespace funnel::data {
+
+class BatchBuilder {
+ public:
+  /// `vocabs`: one per sparse field of `layout` (must outlive the builder); dense_mean/std:
+  /// the training split's statistics (Cache::dense_mean / dense_std).
+  BatchBuilder(const Layout& layout, const std::vector<Vocabulary>& vocabs,
+               std::vector<float> dense_mean, std::vector<float> dense_std);
+
+  /// Starts a new batch.
+  void clear();
+  /// Appends one row; `row_index` is stored in Batch::row. Labels are copied when the row
+  /// has them (prediction input may have none: they are then 0).
+  void add(const EncodedRow& row, uint64_t row_index);
+  size_t size() const { return batch_.size; }
+  /// The batch built so far (label arrays are laid out event-major on access).
+  const Batch& batch();
+
+ private:
+  const Layout& layout_;
+  const std::vector<Vocabulary>& vocabs_;
+  std::vector<float> mean_, inv_std_;
+  Batch batch_;
+  std::vector<std::vector<float>> labels_;  // per event, row-major while appending
+};
+
+}  // namespace funnel::data

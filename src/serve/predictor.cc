@@ -1,0 +1,100 @@
+#include "serve/predictor.h"
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "data/batch_builder.h"
+#include "data/reader.h"
+#include "data/row_encoder.h"
+
+namespace funnel::serve {
+
+Predictor::Predictor(const model::LoadedBundle& bundle) : bundle_(bundle) {}
+
+BatchScores Predictor::score(const data::Batch& batch) const {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = bundle_.embedding->lookup(batch);
+  const model::FunnelOutput out = bundle_.net->forward(x);
+  const auto log_p = model::entire_space_log_p(out, bundle_.funnel.parents);
+  BatchScores s;
+  s.size = batch.size;
+  s.log_p.resize(log_p.size() * batch.size);
+  for (size_t e = 0; e < log_p.size(); ++e) {
+    const torch::Tensor t = log_p[e].to(torch::kCPU, torch::kFloat32).contiguous();
+    std::copy(t.data_ptr<float>(), t.data_ptr<float>() + batch.size, &s.log_p[e * batch.size]);
+  }
+  return s;
+}
+
+data::DataConfig bundle_data_config(const model::LoadedBundle& bundle, bool with_labels) {
+  nlohmann::json data = bundle.header.at("data");
+  data["train"] = nlohmann::json::array({"-"});  // files are given per call
+  for (const char* k : {"validation", "test", "validation_ratio"}) data.erase(k);
+  data::DataConfig c = data::parse_data_config(data, "");
+  c.train.clear();
+  if (!with_labels) {
+    // Prediction input needs only the features: no labels, group or list bookkeeping.
+    c.schema.labels.clear();
+    c.schema.group_column.clear();
+    c.schema.list_column.clear();
+    c.schema.position_column.clear();
+    c.schema.timestamp_column.clear();
+  }
+  return c;
+}
+
+uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& config,
+                    const std::vector<data::InputFile>& files, const TextScoringOptions& options,
+                    const ScoreSink& sink) {
+  data::DataConfig read_config = config;
+  data::Schema& schema = read_config.schema;
+  // Auxiliary columns are never features: not required in the input. The id column, when
+  // asked for, is read as the only auxiliary column (the last slot) and dropped after.
+  const bool has_id = !options.id_column.empty();
+  schema.aux_columns.clear();
+  int id_slot = -1;
+  if (has_id) {
+    schema.aux_columns.push_back(options.id_column);
+    id_slot = static_cast<int>(schema.slots().size()) - 1;
+  }
+  const data::RowEncoder encoder(read_config);
+  Predictor predictor(bundle);
+  data::BatchBuilder builder(bundle.layout, bundle.vocabs, bundle.dense_mean, bundle.dense_std);
+  data::RawRow raw;
+  data::EncodedRow enc;
+  std::vector<std::string> ids;
+  uint64_t row = 0, bad = 0;
+  auto flush = [&] {
+    if (builder.size() == 0) return;
+    const data::Batch& b = builder.batch();
+    sink(b, predictor.score(b), ids);
+    builder.clear();
+    ids.clear();
+  };
+  for (const auto& f : files) {
+    auto reader = data::open_reader(read_config, f);
+    for (;;) {
+      try {
+        if (!reader->next(raw)) break;
+        encoder.encode(raw, reader->path(), enc);
+      } catch (const DataError& e) {
+        if (config.on_bad_row == data::BadRowPolicy::kFail) throw;
+        if (++bad <= 5) log_warning(std::string("skipped bad row: ") + e.what());
+        continue;
+      }
+      if (options.with_labels && enc.violation >= 0 && !config.keep_funnel_violations) continue;
+      // The id was read as an extra aux column: drop it from the model's aux values.
+      if (has_id) {
+        ids.emplace_back(raw.cell[id_slot]);
+        enc.aux.pop_back();
+      }
+      builder.add(enc, row++);
+      if (builder.size() == options.batch_size) flush();
+    }
+  }
+  flush();
+  return bad;
+}
+
+}  // namespace funnel::serve

@@ -1,0 +1,54 @@
+#pragma once
+// Scores rows with a loaded bundle: raw text rows (the training schema and format, labels
+// optional) -> entire-space probabilities of every funnel event. One Predictor per thread
+// shares nothing mutable with others but the bundle it reads.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/batch.h"
+#include "data/schema.h"
+#include "model/bundle.h"
+
+namespace funnel::serve {
+
+/// Scores of one batch: log_p[e * size + i] = log P(event e) of row i (entire space).
+struct BatchScores {
+  size_t size = 0;
+  std::vector<float> log_p;
+};
+
+class Predictor {
+ public:
+  explicit Predictor(const model::LoadedBundle& bundle);
+  BatchScores score(const data::Batch& batch) const;
+  const model::LoadedBundle& bundle() const { return bundle_; }
+
+ private:
+  const model::LoadedBundle& bundle_;
+};
+
+struct TextScoringOptions {
+  size_t batch_size = 4096;
+  /// The input must carry the label columns (evaluation) or may lack them (prediction).
+  bool with_labels = false;
+  /// Extra input column copied to the callback per row (e.g. a sample id); "" = none.
+  std::string id_column;
+};
+
+/// Reads `files` with the bundle's schema and format (bad rows by `config.on_bad_row`),
+/// scores them in batches and calls `sink(batch, scores, ids)` in input order.
+/// Returns the number of bad rows skipped.
+using ScoreSink = std::function<void(const data::Batch&, const BatchScores&,
+                                     const std::vector<std::string>& ids)>;
+uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& config,
+                    const std::vector<data::InputFile>& files, const TextScoringOptions& options,
+                    const ScoreSink& sink);
+
+/// The data config of a bundle (its schema and format, no files) for reading input; without
+/// labels, only the feature columns are required.
+data::DataConfig bundle_data_config(const model::LoadedBundle& bundle, bool with_labels);
+
+}  // namespace funnel::serve

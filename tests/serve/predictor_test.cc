@@ -1,0 +1,115 @@
+// Bundle round trip: a model saved and loaded scores identically; damaged bundles are clear
+// errors, never crashes.
+
+#include "serve/predictor.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "model/bundle.h"
+
+namespace funnel::serve {
+namespace {
+
+nlohmann::json data_section() {
+  return nlohmann::json::parse(R"({
+    "train": ["unused.csv"],
+    "labels": ["click", "conversion"],
+    "categorical": ["user", {"name": "tags", "multi": true, "weighted": true, "dim": 3},
+                    {"name": "cats", "multi": true, "dim": 2}],
+    "numeric": ["price", "age"]})");
+}
+
+data::Batch batch() {
+  data::Batch b;
+  b.size = 3;
+  b.num_events = 2;
+  b.labels = {1, 0, 1, 0, 0, 1};
+  b.sparse.resize(3);
+  b.sparse[0].ids = {3, 0, 9};
+  b.sparse[1].ids = {1, 2, 6, 1};
+  b.sparse[1].offsets = {0, 2, 2, 4};
+  b.sparse[1].weights = {0.5f, 2.0f, 1.0f, -1.0f};
+  b.sparse[2].ids = {4, 0, 1};
+  b.sparse[2].offsets = {0, 1, 3, 3};
+  b.num_dense = 2;
+  b.dense = {0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 0.6f};
+  b.row = {0, 1, 2};
+  return b;
+}
+
+class BundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = join_path(::testing::TempDir(), "funnel_bundle_test");
+    remove_all(dir_);
+    make_dirs(dir_);
+    torch::manual_seed(3);
+    const data::Schema schema = data::parse_schema(data_section());
+    layout_ = data::Layout::from_schema(schema);
+    std::vector<data::Vocabulary> vocabs;
+    for (uint64_t n : {10, 7, 5}) vocabs.push_back(data::Vocabulary::hashed(n));
+    const nlohmann::json emb_json = {{"dim", 4}};
+    auto emb = std::make_shared<model::FeatureEmbedding>(
+        layout_, std::vector<uint64_t>{10, 7, 5},
+        model::parse_feature_embedding_options(emb_json, 11));
+    const model::FunnelSpec funnel{layout_.events, layout_.event_parent};
+    const nlohmann::json opts = {{"towers", {8, 4}}};
+    auto net = model::make_model("esmm", funnel, emb->input_dim(), opts);
+    net->eval();
+    {
+      torch::NoGradGuard g;
+      const auto lp = model::entire_space_log_p(net->forward(emb->lookup(batch())), funnel.parents);
+      for (const auto& t : lp) {
+        expected_.insert(expected_.end(), t.data_ptr<float>(), t.data_ptr<float>() + 3);
+      }
+    }
+    path_ = join_path(dir_, "model.bundle");
+    model::write_bundle(path_, model::make_bundle("esmm", opts, emb_json, data_section(), layout_,
+                                                  vocabs, {0.5f, 1.0f}, {2.0f, 3.0f}, *net, *emb));
+  }
+
+  std::string error_of(const std::string& bytes) {
+    const std::string p = join_path(dir_, "damaged.bundle");
+    write_text_file_atomic(p, bytes);
+    try {
+      model::load_bundle(p);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+
+  std::string dir_, path_;
+  data::Layout layout_;
+  std::vector<float> expected_;
+};
+
+TEST_F(BundleTest, LoadedBundleScoresIdentically) {
+  const model::LoadedBundle b = model::load_bundle(path_);
+  EXPECT_EQ(b.header["model"], "esmm");
+  EXPECT_EQ(b.dense_mean, (std::vector<float>{0.5f, 1.0f}));
+  ASSERT_EQ(b.vocabs.size(), 3u);
+  EXPECT_EQ(b.vocabs[1].size(), 7u);
+  const BatchScores s = Predictor(b).score(batch());
+  EXPECT_EQ(s.log_p, expected_);
+}
+
+TEST_F(BundleTest, DamagedBundlesAreClearErrors) {
+  const std::string bytes = read_text_file(path_);
+  EXPECT_NE(error_of(bytes.substr(0, bytes.size() - 1)).find("truncated"), std::string::npos);
+  EXPECT_NE(error_of(bytes.substr(0, bytes.size() / 2)).find("truncated"), std::string::npos);
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x10;
+  EXPECT_NE(error_of(flipped).find("checksum"), std::string::npos);
+  std::string version = bytes;
+  version[8] = 7;
+  EXPECT_NE(error_of(version).find("version 7"), std::string::npos) << error_of(version);
+  EXPECT_NE(error_of("hello").find("not a Funnel model bundle"), std::string::npos);
+  EXPECT_NE(error_of("").find("not a Funnel model bundle"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace funnel::serve
