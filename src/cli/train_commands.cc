@@ -58,6 +58,11 @@ void add_train_commands(CLI::App& app) {
                                 << "' (known: data, model, embedding, train)");
     }
     make_dirs(args->out);
+    if (!args->resume) {
+      // A fresh run: no log lines or checkpoints of an earlier run in the same folder.
+      remove_all(join_path(args->out, "log.jsonl"));
+      remove_all(join_path(args->out, "checkpoint"));
+    }
     const std::string cache_dir = args->cache.empty() ? join_path(args->out, "cache") : args->cache;
     if (!path_exists(join_path(cache_dir, "meta.json"))) {
       log_info("converting the data into " + cache_dir);
