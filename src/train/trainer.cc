@@ -267,12 +267,17 @@ void Trainer::save_checkpoint(const std::string& dir) const {
 
 void Trainer::load_checkpoint(const std::string& dir) {
   FUNNEL_CHECK(path_exists(join_path(dir, "dense.pt")), dir << ": no checkpoint here");
-  torch::serialize::InputArchive dense;
-  dense.load_from(join_path(dir, "dense.pt"));
-  model_->load(dense);
-  torch::serialize::InputArchive opt;
-  opt.load_from(join_path(dir, "dense_optimizer.pt"));
-  dense_optimizer_->load(opt);
+  try {
+    torch::serialize::InputArchive dense;
+    dense.load_from(join_path(dir, "dense.pt"));
+    model_->load(dense);
+    torch::serialize::InputArchive opt;
+    opt.load_from(join_path(dir, "dense_optimizer.pt"));
+    dense_optimizer_->load(opt);
+  } catch (const c10::Error& e) {
+    throw Error(dir + ": the checkpoint does not match this model: " +
+                e.what_without_backtrace());
+  }
   std::ifstream is(join_path(dir, "sparse.bin"), std::ios::binary);
   FUNNEL_CHECK(is.good(), join_path(dir, "sparse.bin") << ": cannot open");
   embedding_->load(is);

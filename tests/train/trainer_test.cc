@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "core/file.h"
@@ -192,6 +193,56 @@ TEST_F(TrainerTest, EarlyStoppingStopsAndKeepsTheBest) {
   EXPECT_TRUE(path_exists(join_path(run, "log.jsonl")));
   // After fit the trainer holds the best state.
   EXPECT_NEAR(r.trainer->evaluate("validation")["ctr"]["nll"].get<double>(), best, 1e-6);
+}
+
+/// ESMM's towers, but the output turns NaN from the `bad_from`-th forward pass on.
+class PoisonedModel : public model::FunnelModel {
+ public:
+  PoisonedModel(std::shared_ptr<model::FunnelModel> inner, int bad_from)
+      : inner_(register_module("inner", std::move(inner))), bad_from_(bad_from) {}
+  model::FunnelOutput forward(const torch::Tensor& x) override {
+    model::FunnelOutput out = inner_->forward(x);
+    if (is_training() && ++calls_ > bad_from_) {
+      out.cond_log_p[0] = out.cond_log_p[0] * std::numeric_limits<float>::quiet_NaN();
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<model::FunnelModel> inner_;
+  int bad_from_;
+  int calls_ = 0;
+};
+
+TEST_F(TrainerTest, NanLossStopsWithTheStepAndKeepsTheLastCheckpoint) {
+  TrainerOptions o = quick();
+  o.epochs = 2;
+  Run r = make("esmm", o);
+  const int64_t steps_per_epoch =
+      (cache_->split("train").rows() + o.batch_size - 1) / o.batch_size;
+  auto poisoned = std::make_shared<PoisonedModel>(r.net, steps_per_epoch + 3);
+  o.progress = false;
+  Trainer t(*cache_, poisoned, r.emb, o);
+  const std::string run = join_path(g_->dir, "run_nan");
+  try {
+    t.fit("train", "validation", run);
+    FAIL() << "expected TrainingDiverged";
+  } catch (const TrainingDiverged& e) {
+    EXPECT_EQ(e.step(), steps_per_epoch + 3);
+    EXPECT_NE(std::string(e.what()).find("step " + std::to_string(steps_per_epoch + 3)),
+              std::string::npos)
+        << e.what();
+  }
+  // The checkpoint of the first epoch is intact and loads.
+  const std::string last = join_path(run, "checkpoint/last");
+  ASSERT_TRUE(path_exists(join_path(last, "dense.pt")));
+  Run fresh = make("esmm", o);
+  Trainer again(*cache_, std::make_shared<PoisonedModel>(fresh.net, 1 << 30), fresh.emb, o);
+  again.load_checkpoint(last);
+  const auto p = again.predict("validation");
+  // A checkpoint of a different architecture is a clear error.
+  EXPECT_THROW(fresh.trainer->load_checkpoint(last), Error);
+  for (float v : p.log_p) ASSERT_TRUE(std::isfinite(v));
 }
 
 TEST(TrainerOptions, ParsesStrictly) {
