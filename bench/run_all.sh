@@ -56,13 +56,19 @@ PYEOF
 done
 echo
 
-if [ -x "$BUILD/bench/metric/metric_bench" ]; then
+if [ -x "$BUILD/bench/metric/bench_metric" ]; then
   echo "== metrics"
-  "$BUILD/bench/metric/metric_bench" --benchmark_min_time=0.5 2>/dev/null | grep -E "^BM_|^-|Benchmark"
+  "$BUILD/bench/metric/bench_metric" --benchmark_min_time=0.5 2>/dev/null | grep -E "^BM_|^-|Benchmark"
   echo
 fi
 if [ -x "$BUILD/bench/embed/bench_embed" ]; then
   echo "== sparse embeddings"
   "$BUILD/bench/embed/bench_embed" 2>/dev/null | grep -E "^BM_|Benchmark"
   [ -x "$BUILD/bench/embed/bench_embed_memory" ] && "$BUILD/bench/embed/bench_embed_memory"
+fi
+
+if [ -x "$BUILD/bench/train/train_bench" ]; then
+  echo
+  echo "== ESMM training vs idiomatic PyTorch (bench/train/run.sh; TRAIN_ROWS rows)"
+  ROWS=${TRAIN_ROWS:-400000} "$ROOT/bench/train/run.sh" "$BUILD"
 fi

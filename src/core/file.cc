@@ -173,17 +173,8 @@ void FileWriter::write_slow(const void* data, size_t n) {
   if (used_ + n > capacity_) {
     flush();
     if (n >= capacity_) {
-      // Large writes bypass the buffer.
-      while (n > 0) {
-        const ssize_t w = ::write(fd_, p, n);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          throw Error(path_ + ": write error: " + errno_text());
-        }
-        p += w;
-        n -= static_cast<size_t>(w);
-        written_ += static_cast<uint64_t>(w);
-      }
+      write_all(p, n);  // large writes bypass the buffer
+      written_ += n;
       return;
     }
   }
@@ -193,8 +184,11 @@ void FileWriter::write_slow(const void* data, size_t n) {
 }
 
 void FileWriter::flush() {
-  const char* p = buf_.get();
-  size_t n = used_;
+  write_all(buf_.get(), used_);
+  used_ = 0;
+}
+
+void FileWriter::write_all(const char* p, size_t n) {
   while (n > 0) {
     const ssize_t w = ::write(fd_, p, n);
     if (w < 0) {
@@ -204,7 +198,6 @@ void FileWriter::flush() {
     p += w;
     n -= static_cast<size_t>(w);
   }
-  used_ = 0;
 }
 
 void FileWriter::close() {

@@ -98,6 +98,8 @@ class FileWriter {
  private:
   void flush();
   void write_slow(const void* data, size_t n);
+  /// write(2) until all of [p, p + n) is written (EINTR and short writes retried).
+  void write_all(const char* p, size_t n);
 
   std::string path_;
   int fd_ = -1;
