@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev            # dense tensors, autograd, optimizers (LibTorch 1.13)
+  libopenblas0-openmp     # optimised BLAS for LibTorch (else netlib reference sgemm, 15-25x slower)
   nlohmann-json3-dev      # configs, schemas, metrics JSON
   libcli11-dev            # the funnel command line
   libcpp-httplib-dev      # serving (later issues)

@@ -1,11 +1,11 @@
 // The `funnel` command: subcommands, error translation (one-line reason, non-zero exit).
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 
-#include <CLI/CLI.hpp>
-
 #include "cli/commands.h"
+#include "core/allocator.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -14,6 +14,7 @@
 #endif
 
 int main(int argc, char** argv) {
+  funnel::tune_allocator_for_training();
   CLI::App app{"Funnel: entire-space multi-task conversion-rate models (train, search, serve)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("funnel ") + FUNNEL_VERSION);
