@@ -42,6 +42,17 @@ for model in esmm dnn; do
       --set 'model.towers=[200,80,20]' --set train.epochs=3 --set train.batch_size=32
 done
 echo
+echo "=== ESMM vs DNN on the sample's test split (AUC / NLL; 50 rows, 2 conversions: no conclusion)"
+/usr/bin/python3 - "$OUT/run_esmm/metrics.json" "$OUT/run_dnn/metrics.json" <<'PYEOF'
+import json, sys
+runs = [json.load(open(p)) for p in sys.argv[1:]]
+print(f"{'model':8s}" + "".join(f"{e + ' ' + m:>12s}" for e in ("ctr", "cvr", "ctcvr") for m in ("AUC", "NLL")))
+for r in runs:
+    t = r["test"]
+    cells = [t[e][k] for e in ("ctr", "cvr", "ctcvr") for k in ("auc", "nll")]
+    print(f"{r['model']:8s}" + "".join(f"{c:12.4f}" if c is not None else f"{'n/a':>12s}" for c in cells))
+PYEOF
+echo
 echo "=== funnel eval --bundle $OUT/run_esmm/model.bundle (test split, from the text)"
 "$FUNNEL" eval --bundle "$OUT/run_esmm/model.bundle" --config examples/aliccp_rechub.json
 echo

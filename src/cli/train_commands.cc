@@ -109,12 +109,12 @@ void add_train_commands(CLI::App& app) {
     for (size_t f = 0; f < cache.layout().sparse.size(); ++f) vocabs.push_back(cache.load_vocab(f));
     nlohmann::json data_section = e.root.at("data");
     data_section["labels"] = data::schema_to_json(cache.schema())["labels"];
-    model::write_bundle(
-        join_path(args->out, "model.bundle"),
-        model::make_bundle(name, model_json,
-                           e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json(),
-                           data_section, cache.layout(), vocabs, cache.dense_mean(),
-                           cache.dense_std(), *net, *embedding));
+    model::BundleContents bundle = model::make_bundle(
+        name, model_json, e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json(),
+        data_section, cache.layout(), vocabs, cache.dense_mean(), cache.dense_std(), *net,
+        *embedding);
+    bundle.header["config"] = e.root;  // the resolved experiment (file + --set overrides)
+    model::write_bundle(join_path(args->out, "model.bundle"), bundle);
     // Human summary: AUC / NLL per entry and split.
     std::printf("%-10s %-8s %8s %8s %10s\n", "split", "entry", "AUC", "NLL", "rows");
     for (const char* split : {"validation", "test"}) {
