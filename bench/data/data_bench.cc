@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/common/aliccp_like.h"
 #include "core/file.h"
 #include "core/rng.h"
 #include "core/stopwatch.h"
@@ -25,60 +26,13 @@
 
 namespace {
 using namespace funnel;
-
-struct Field {
-  const char* name;
-  uint64_t vocab;
-};
-// Vocabulary sizes after the AITM preprocessing of the full data (real-samples/README.md).
-constexpr Field kFields[] = {{"101", 238635}, {"121", 98},    {"122", 14},     {"124", 3},
-                             {"125", 8},      {"126", 4},     {"127", 4},      {"128", 3},
-                             {"129", 5},      {"205", 467298}, {"206", 6929},  {"207", 263942},
-                             {"216", 106399}, {"508", 5888},  {"509", 104830}, {"702", 51878},
-                             {"853", 37148},  {"301", 4}};
+using bench::generate_csv;
+using bench::kFields;
 
 double cpu_seconds() {
   rusage u;
   getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-}
-
-char* put_uint(char* p, uint64_t v) {
-  char tmp[24];
-  int n = 0;
-  do {
-    tmp[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) *p++ = tmp[--n];
-  return p;
-}
-
-void generate_csv(const std::string& path, uint64_t rows, uint64_t seed) {
-  Rng rng(seed);
-  FileWriter w(path, size_t{4} << 20);
-  std::string header = "click,purchase";
-  for (const auto& f : kFields) header += std::string(",") + f.name;
-  w.write(header + "\n");
-  char line[512];
-  for (uint64_t r = 0; r < rows; ++r) {
-    const bool click = rng.uniform() < 0.04;
-    const bool buy = click && rng.uniform() < 0.006;  // CVR given click ~0.6 %
-    char* p = line;
-    *p++ = click ? '1' : '0';
-    *p++ = ',';
-    *p++ = buy ? '1' : '0';
-    for (const auto& f : kFields) {
-      *p++ = ',';
-      // Zipf-like: id = floor(vocab^u) - 1 is log-uniform, a heavy head and a long tail.
-      const double u = rng.uniform();
-      const auto id = static_cast<uint64_t>(std::pow(static_cast<double>(f.vocab), u)) - 1;
-      p = put_uint(p, id * 7919 % (f.vocab * 4) + 1);  // raw ids are not dense
-    }
-    *p++ = '\n';
-    w.write(line, static_cast<size_t>(p - line));
-  }
-  w.close();
 }
 
 }  // namespace
