@@ -112,12 +112,7 @@ void add_score_commands(CLI::App& app) {
     out["rows"] = p.n;
     out["bad_rows_skipped"] = bad;
     out["seconds"] = watch.seconds();
-    std::printf("%-10s %-8s %8s %8s %10s\n", "split", "entry", "AUC", "NLL", "rows");
-    for (const auto& [entry, m] : out[args->split].items()) {
-      auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
-      std::printf("%-10s %-8s %8.4f %8.5f %10llu\n", args->split.c_str(), entry.c_str(),
-                  num(m["auc"]), num(m["nll"]), static_cast<unsigned long long>(m.value("count", 0)));
-    }
+    std::fputs(train::funnel_metrics_table({{args->split, out[args->split]}}).c_str(), stdout);
     if (!args->json.empty()) write_text_file_atomic(args->json, out.dump(2) + "\n");
   });
 

@@ -115,18 +115,11 @@ void add_train_commands(CLI::App& app) {
         *embedding);
     bundle.header["config"] = e.root;  // the resolved experiment (file + --set overrides)
     model::write_bundle(join_path(args->out, "model.bundle"), bundle);
-    // Human summary: AUC / NLL per entry and split.
-    std::printf("%-10s %-8s %8s %8s %10s\n", "split", "entry", "AUC", "NLL", "rows");
+    nlohmann::json evaluated;
     for (const char* split : {"validation", "test"}) {
-      if (!metrics.contains(split) || metrics[split].is_null()) continue;
-      for (const char* entry : {"ctr", "cvr", "ctcvr"}) {
-        if (!metrics[split].contains(entry)) continue;
-        const auto& m = metrics[split][entry];
-        auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
-        std::printf("%-10s %-8s %8.4f %8.5f %10llu\n", split, entry, num(m["auc"]), num(m["nll"]),
-                    static_cast<unsigned long long>(m.value("count", 0)));
-      }
+      if (metrics.contains(split) && !metrics[split].is_null()) evaluated[split] = metrics[split];
     }
+    std::fputs(train::funnel_metrics_table(evaluated).c_str(), stdout);
     std::printf("trained %lld steps, %.0f samples/s; metrics in %s, model in %s\n",
                 static_cast<long long>(r.steps),
                 r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0,

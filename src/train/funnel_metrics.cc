@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/error.h"
 #include "metric/gauc.h"
@@ -10,6 +11,9 @@
 
 namespace funnel::train {
 namespace {
+
+/// JSON has no NaN: undefined values are null.
+nlohmann::json num(double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); }
 
 /// Metrics of probabilities `p` against `y` on the rows where `mask` is set (all if empty).
 nlohmann::json evaluate(const std::vector<float>& p, const float* y, const std::vector<uint8_t>& mask,
@@ -28,7 +32,6 @@ nlohmann::json evaluate(const std::vector<float>& p, const float* y, const std::
   nlohmann::json j = metric::MetricSet::compute(ps, ys);
   if (o.gauc && !gs.empty()) {
     const auto g = metric::gauc(ps, ys, gs);
-    auto num = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
     j["gauc"] = num(g.value_weighted);
     j["gauc_unweighted"] = num(g.value_unweighted);
     j["gauc_groups_used"] = g.groups_used;
@@ -40,7 +43,6 @@ nlohmann::json evaluate(const std::vector<float>& p, const float* y, const std::
     for (const auto& r : metric::top_k(ps, ys, fr)) {
       char key[32];
       std::snprintf(key, sizeof key, "top%.1f%%", 100 * r.fraction);
-      auto num = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
       tk[key] = {{"k", r.k}, {"precision", num(r.precision)}, {"recall", num(r.recall)},
                  {"f1", num(r.f1)}};
     }
@@ -96,6 +98,30 @@ nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std:
         evaluate(c, &p.labels[last * n], mask, p.group, o);
   }
   return j;
+}
+
+std::string funnel_metrics_table(const nlohmann::json& splits) {
+  auto value = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%-10s %-20s %8s %8s %10s\n", "split", "entry", "AUC", "NLL", "rows");
+  std::string out = buf;
+  for (const auto& [split, metrics] : splits.items()) {
+    if (!metrics.is_object()) continue;
+    std::vector<std::string> entries = {"ctr", "cvr", "ctcvr"};
+    for (const auto& [entry, m] : metrics.items()) {
+      if (entry != "ctr" && entry != "cvr" && entry != "ctcvr") entries.push_back(entry);
+    }
+    for (const auto& entry : entries) {
+      if (!metrics.contains(entry)) continue;
+      const auto& m = metrics.at(entry);
+      std::snprintf(buf, sizeof buf, "%-10s %-20s %8.4f %8.5f %10llu\n", split.c_str(),
+                    entry.c_str(), value(m.value("auc", nlohmann::json())),
+                    value(m.value("nll", nlohmann::json())),
+                    static_cast<unsigned long long>(m.value("count", 0)));
+      out += buf;
+    }
+  }
+  return out;
 }
 
 }  // namespace funnel::train

@@ -38,4 +38,8 @@ nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std:
                               const std::vector<int>& parents,
                               const FunnelMetricsOptions& options = {});
 
+/// Human table of one or more splits' funnel_metrics: `splits` maps a split name to its
+/// metrics object; entries in funnel order (ctr, cvr, ctcvr, then the rest), AUC / NLL / rows.
+std::string funnel_metrics_table(const nlohmann::json& splits);
+
 }  // namespace funnel::train
