@@ -88,7 +88,13 @@ void add_train_commands(CLI::App& app) {
     train::TrainerOptions run_opt = topt;
     run_opt.progress = log_level() <= LogLevel::kInfo;
     train::Trainer trainer(cache, net, embedding, run_opt);
-    if (args->resume) trainer.load_checkpoint(join_path(args->out, "checkpoint/last"));
+    nlohmann::json resumed;
+    if (args->resume) {
+      const int done = trainer.resume(args->out);
+      resumed = {{"epochs_done", done}};
+      log_info("resuming " + args->out + " after epoch " + std::to_string(done) + " of " +
+               std::to_string(topt.epochs));
+    }
     const std::string val = cache.has_split("validation") ? "validation" : "";
     FUNNEL_CHECK(cache.has_split("train"), cache_dir << ": no train split");
     Stopwatch watch;
@@ -102,6 +108,7 @@ void add_train_commands(CLI::App& app) {
                          {"steps", r.steps},
                          {"samples", r.samples},
                          {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
+    if (!resumed.is_null()) metrics["resumed"] = resumed;
     metrics["config"] = e.root;
     write_text_file_atomic(join_path(args->out, "metrics.json"), metrics.dump(2) + "\n");
     // The bundle: the best state with everything needed to score raw input.

@@ -118,8 +118,14 @@ TrainResult Trainer::fit(const std::string& train_split, const std::string& vali
 
   TrainResult result;
   const bool higher = higher_is_better(options_.early_stop_metric);
-  double best = higher ? -INFINITY : INFINITY;
-  int since_best = 0;
+  // After resume(): the run's progress so far (best value, patience, completed epochs).
+  RunState& rs = run_state_;
+  if (!rs.resumed) rs = RunState();
+  double& best = rs.best;
+  if (std::isnan(best)) best = higher ? -INFINITY : INFINITY;
+  int& since_best = rs.since_best;
+  result.best_validation = rs.best_validation;
+  result.samples = rs.samples;
   Stopwatch total;
   double train_seconds = 0;
   double loss_sum = 0;
@@ -142,6 +148,7 @@ TrainResult Trainer::fit(const std::string& train_split, const std::string& vali
       if (improved || result.best_validation.is_null()) {
         if (improved) best = v;
         result.best_validation = m;
+        rs.best_validation = m;
         since_best = 0;
         if (!run_dir.empty()) save_checkpoint(join_path(run_dir, "checkpoint/best"));
       } else {
@@ -158,8 +165,9 @@ TrainResult Trainer::fit(const std::string& train_split, const std::string& vali
     return keep_going;
   };
 
-  bool stop = false;
-  for (int epoch = 0; epoch < options_.epochs && !stop; ++epoch) {
+  bool stop = rs.stopped_early;
+  result.stopped_early = rs.stopped_early;
+  for (int epoch = rs.epochs_done; epoch < options_.epochs && !stop; ++epoch) {
     loader.start_epoch(static_cast<uint64_t>(epoch));
     Progress::Options po;
     po.label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options_.epochs);
@@ -188,12 +196,19 @@ TrainResult Trainer::fit(const std::string& train_split, const std::string& vali
     }
     progress.finish();
     train_seconds += epoch_watch.seconds();
+    const bool keep_going = evaluate_and_log(epoch);
+    // A checkpoint of a whole epoch, with the run's progress, so that resume() goes on with
+    // the next epoch exactly as an uninterrupted run would (the shuffle order is per epoch).
+    rs.epochs_done = epoch + 1;
+    rs.samples = result.samples;
+    rs.stopped_early = !keep_going;
     if (!run_dir.empty()) save_checkpoint(join_path(run_dir, "checkpoint/last"));
-    if (!evaluate_and_log(epoch)) {
+    if (!keep_going) {
       result.stopped_early = true;
       stop = true;
     }
   }
+  rs.resumed = false;
   result.steps = global_step_;
   result.train_seconds = train_seconds;
   // Training ends on the best state, not the last.
@@ -259,8 +274,15 @@ void Trainer::save_checkpoint(const std::string& dir) const {
     embedding_->save(os, /*with_optimizer_state=*/true);
     FUNNEL_CHECK(os.good(), join_path(tmp, "sparse.bin") << ": write error");
   }
-  write_text_file_atomic(join_path(tmp, "state.json"),
-                         nlohmann::json({{"step", global_step_}}).dump());
+  const RunState& rs = run_state_;
+  nlohmann::json state = {{"step", global_step_},
+                          {"epochs_done", rs.epochs_done},
+                          {"samples", rs.samples},
+                          {"since_best", rs.since_best},
+                          {"stopped_early", rs.stopped_early},
+                          {"best_validation", rs.best_validation}};
+  state["best"] = std::isfinite(rs.best) ? nlohmann::json(rs.best) : nlohmann::json();
+  write_text_file_atomic(join_path(tmp, "state.json"), state.dump());
   remove_all(dir);
   rename_path(tmp, dir);
 }
@@ -282,6 +304,27 @@ void Trainer::load_checkpoint(const std::string& dir) {
   FUNNEL_CHECK(is.good(), join_path(dir, "sparse.bin") << ": cannot open");
   embedding_->load(is);
   global_step_ = nlohmann::json::parse(read_text_file(join_path(dir, "state.json"))).at("step");
+}
+
+int Trainer::resume(const std::string& run_dir) {
+  const std::string dir = join_path(run_dir, "checkpoint/last");
+  load_checkpoint(dir);
+  const std::string path = join_path(dir, "state.json");
+  try {
+    const nlohmann::json state = nlohmann::json::parse(read_text_file(path));
+    RunState rs;
+    rs.epochs_done = state.at("epochs_done").get<int>();
+    rs.samples = state.at("samples").get<uint64_t>();
+    rs.since_best = state.at("since_best").get<int>();
+    rs.stopped_early = state.at("stopped_early").get<bool>();
+    rs.best_validation = state.at("best_validation");
+    rs.best = state.at("best").is_null() ? NAN : state.at("best").get<double>();
+    rs.resumed = true;
+    run_state_ = rs;
+    return rs.epochs_done;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not a checkpoint state of this version: " + e.what());
+  }
 }
 
 }  // namespace funnel::train

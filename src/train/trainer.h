@@ -8,6 +8,7 @@
 // funnel_metrics; early stopping keeps the best state. A NaN/Inf loss stops training with the
 // step number; the last good checkpoint stays on disk.
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -88,6 +89,13 @@ class Trainer {
   void save_checkpoint(const std::string& dir) const;
   void load_checkpoint(const std::string& dir);
 
+  /// Continues an interrupted run: loads run_dir/checkpoint/last (written after every epoch)
+  /// with the run's progress (completed epochs, best validation value and metrics, patience
+  /// counter, rows seen); the next fit() goes on with the next epoch. With one thread and no
+  /// dropout, a run resumed after epoch k ends with the same weights as an uninterrupted one.
+  /// Returns the number of epochs the run had completed.
+  int resume(const std::string& run_dir);
+
   const TrainerOptions& options() const { return options_; }
 
  private:
@@ -101,6 +109,18 @@ class Trainer {
   FunnelLoss loss_;
   std::unique_ptr<torch::optim::Optimizer> dense_optimizer_;
   int64_t global_step_ = 0;
+
+  /// Progress of the current run, saved with every checkpoint (state.json) for resume().
+  struct RunState {
+    int epochs_done = 0;
+    uint64_t samples = 0;
+    double best = NAN;  // of options_.early_stop_metric; NaN before the first evaluation
+    int since_best = 0;
+    bool stopped_early = false;
+    nlohmann::json best_validation;
+    bool resumed = false;  // set by resume(), consumed by the next fit()
+  };
+  RunState run_state_;
 };
 
 /// Thrown when the loss becomes NaN or infinite.

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <string>
 
 #include "core/file.h"
@@ -193,6 +194,45 @@ TEST_F(TrainerTest, EarlyStoppingStopsAndKeepsTheBest) {
   EXPECT_TRUE(path_exists(join_path(run, "log.jsonl")));
   // After fit the trainer holds the best state.
   EXPECT_NEAR(r.trainer->evaluate("validation")["ctr"]["nll"].get<double>(), best, 1e-6);
+}
+
+TEST_F(TrainerTest, ResumedRunEqualsAnUninterruptedOne) {
+  TrainerOptions o = quick();
+  o.epochs = 3;
+  o.patience = 0;  // never stop early: all three epochs run in both
+  Run whole = make("esmm", o);
+  const TrainResult rw = whole.trainer->fit("train", "validation", join_path(g_->dir, "run_whole"));
+
+  // The same run, interrupted after its first epoch, then resumed by a new process-like
+  // trainer (fresh weights from another seed, overwritten by the checkpoint).
+  const std::string run = join_path(g_->dir, "run_resumed");
+  TrainerOptions first = o;
+  first.epochs = 1;
+  Run part = make("esmm", first);
+  part.trainer->fit("train", "validation", run);
+  TrainerOptions other_init = o;
+  other_init.seed = 7;  // only the initial weights; the shuffle seed must match the run's
+  Run cont = make("esmm", other_init);
+  o.progress = false;
+  Trainer resumed(*cache_, cont.net, cont.emb, o);
+  resumed.resume(run);
+  const TrainResult rr = resumed.fit("train", "validation", run);
+
+  EXPECT_EQ(rr.steps, rw.steps);
+  EXPECT_EQ(rr.samples, rw.samples);
+  EXPECT_EQ(rr.best_validation.dump(), rw.best_validation.dump());
+  EXPECT_EQ(whole.trainer->predict("validation").log_p, resumed.predict("validation").log_p);
+  // One log line per epoch over both parts, epochs numbered on.
+  std::istringstream log(read_text_file(join_path(run, "log.jsonl")));
+  std::vector<int> epochs;
+  for (std::string line; std::getline(log, line);) {
+    epochs.push_back(nlohmann::json::parse(line).at("epoch").get<int>());
+  }
+  EXPECT_EQ(epochs, (std::vector<int>{0, 1, 2}));
+  // Resuming a finished run trains no further.
+  Trainer done(*cache_, cont.net, cont.emb, o);
+  done.resume(run);
+  EXPECT_EQ(done.fit("train", "validation", run).steps, rw.steps);
 }
 
 /// ESMM's towers, but the output turns NaN from the `bad_from`-th forward pass on.
