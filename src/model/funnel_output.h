@@ -5,6 +5,7 @@
 // chain, p(conversion) = p(click) * p(conversion | click) (ESMM; AutoHERI eq. 2 and 4), and
 // are formed in log space by the loss and the predictor, so tiny products stay exact.
 
+#include <functional>
 #include <vector>
 
 #include <torch/types.h>
@@ -20,6 +21,13 @@ struct FunnelOutput {
   /// Model-specific extra loss terms (AITM calibration, entropy regularisers, ...), a scalar
   /// already weighted by the model's own options; undefined when the model has none.
   torch::Tensor aux_loss;
+  /// Label-dependent loss terms (Multi-DR's doubly robust loss, DNN-OS's oversampled
+  /// positives); empty for most models. FunnelLoss calls it once with the labels [E, B] (on
+  /// the output's device and dtype) and gets one tensor per event: a defined scalar replaces
+  /// the generic cross-entropy of that event (still weighted by w_e, reported in per_event),
+  /// an undefined one keeps the generic term. The model builds it in forward(), capturing the
+  /// tensors it needs (docs/models.md, "Label-dependent losses").
+  std::function<std::vector<torch::Tensor>(const torch::Tensor& labels)> event_losses;
 
   /// Appends an event whose conditional probability is sigmoid(logit).
   void add_logit(const torch::Tensor& logit);

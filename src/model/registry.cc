@@ -4,9 +4,16 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "model/aitm.h"
+#include "model/dbmtl.h"
 #include "model/dnn.h"
+#include "model/dnn_os.h"
+#include "model/esm2.h"
 #include "model/esmm.h"
+#include "model/mmoe.h"
 #include "model/model.h"
+#include "model/multi_dr.h"
+#include "model/ple.h"
 #include "model/shared_bottom.h"
 
 namespace funnel::model {
@@ -21,6 +28,25 @@ const std::vector<ModelEntry>& model_registry() {
       {"dnn", &make_dnn,
        "DNN: ESMM's towers trained in click space (each later event only on rows where its "
        "parent happened)"},
+      {"esm2", &make_esm2,
+       "ESM2: four sub-networks y1..y4 over click -> action -> purchase, pCVR = y2 y3 + (1 - y2) "
+       "y4 (eq. 1-4), entire-space CTR, CTAVR and CTCVR losses (eq. 8-11)"},
+      {"mmoe", &make_mmoe,
+       "MMoE: shared experts, a softmax gate and a tower per event; trained like ESMM"},
+      {"ple", &make_ple,
+       "PLE: stacked CGC layers of shared and per-event experts with gates; trained like ESMM"},
+      {"aitm", &make_aitm,
+       "AITM: per-event towers, attention over [transferred parent info, own representation], "
+       "behavioural expectation calibrator; pCVR = pCTCVR / pCTR"},
+      {"dbmtl", &make_dbmtl,
+       "DBMTL: shared bottom, per-event towers, relation networks conditioning each event on "
+       "its parent's output; pCVR = pCTCVR / pCTR"},
+      {"multi_dr", &make_multi_dr,
+       "Multi-DR: CTR and CVR towers plus an imputation tower, doubly robust CVR loss over the "
+       "entire space with propensity pCTR"},
+      {"dnn_os", &make_dnn_os,
+       "DNN-OS: the click-space DNN with positive conversion rows over-sampled (as loss "
+       "weights)"},
   };
   return kModels;
 }

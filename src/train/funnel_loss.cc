@@ -80,6 +80,16 @@ FunnelLossValue FunnelLoss::compute(const model::FunnelOutput& out, const torch:
     }
   }
 
+  if (out.event_losses) {
+    // The model's own label-dependent terms replace the generic ones (FunnelOutput::event_losses).
+    const std::vector<torch::Tensor> own = out.event_losses(y);
+    FUNNEL_CHECK(own.size() == num_events, "funnel loss: the model's event_losses returned "
+                                               << own.size() << " terms for " << num_events
+                                               << " events");
+    for (size_t e = 0; e < num_events; ++e) {
+      if (own[e].defined()) terms[e] = own[e].reshape({}).to(first.scalar_type());
+    }
+  }
   torch::Tensor total = terms[0] * weights_[0];
   for (size_t e = 1; e < num_events; ++e) total = total + terms[e] * weights_[e];
   std::vector<torch::Tensor> reported(terms);

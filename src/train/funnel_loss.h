@@ -9,6 +9,9 @@
 // Click space (DNN baseline): the first event on all rows; each later event's conditional
 // P(e | parent) against y(e), averaged over the rows whose parent label is 1.
 //
+// A model may replace the generic term of some events with its own label-dependent loss
+// (FunnelOutput::event_losses: Multi-DR's doubly robust loss, DNN-OS's oversampling).
+//
 // Everything is computed in log space from the model's cond_log_p / cond_log_q: log P(e) is a
 // sum along the chain, log(1 - P(e)) is cond_log_q for a root event and log1mexp(log P(e))
 // otherwise, so products far below the float range (pCTR pCVR ~ e^-120) stay finite and so do

@@ -20,15 +20,16 @@ using nlohmann::json;
 FunnelSpec two_events() { return {{"click", "conversion"}, {-1, 0}}; }
 FunnelSpec three_events() { return {{"click", "arrival", "conversion"}, {-1, 0, 1}}; }
 
-std::vector<std::string> all_models() {
-  std::vector<std::string> names;
-  for (const auto& e : model_registry()) names.push_back(e.name);
-  return names;
-}
+// The core models this file tests; the zoo has its own tests (zoo_test.cc).
+std::vector<std::string> all_models() { return {"esmm", "shared_bottom", "dnn"}; }
 
 TEST(RegistryTest, ListsTheModels) {
-  EXPECT_EQ(all_models(), (std::vector<std::string>{"esmm", "shared_bottom", "dnn"}));
-  for (const auto& e : model_registry()) EXPECT_GT(std::string(e.summary).size(), 10u);
+  std::vector<std::string> first;
+  for (const auto& e : model_registry()) {
+    if (first.size() < 3) first.push_back(e.name);
+    EXPECT_GT(std::string(e.summary).size(), 10u);
+  }
+  EXPECT_EQ(first, all_models());
 }
 
 TEST(RegistryTest, RejectsUnknownNamesAndOptions) {
