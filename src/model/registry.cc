@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "model/autoheri.h"
 #include "model/aitm.h"
 #include "model/dbmtl.h"
 #include "model/dnn.h"
@@ -28,6 +29,9 @@ const std::vector<ModelEntry>& model_registry() {
       {"dnn", &make_dnn,
        "DNN: ESMM's towers trained in click space (each later event only on rows where its "
        "parent happened)"},
+      {"autoheri", &make_autoheri,
+       "AutoHERI: ESMM's towers plus integration edges from preceding to succeeding towers' "
+       "layers (eq. 1); alpha searched (funnel search) or a fixed architecture (--arch)"},
       {"esm2", &make_esm2,
        "ESM2: four sub-networks y1..y4 over click -> action -> purchase, pCVR = y2 y3 + (1 - y2) "
        "y4 (eq. 1-4), entire-space CTR, CTAVR and CTCVR losses (eq. 8-11)"},
