@@ -21,6 +21,7 @@
 #include "model/bundle.h"
 #include "model/feature_embedding.h"
 #include "model/model.h"
+#include "train/oracle.h"
 #include "train/trainer.h"
 
 namespace funnel::cli {
@@ -109,6 +110,14 @@ void add_train_commands(CLI::App& app) {
                          {"samples", r.samples},
                          {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
     if (!resumed.is_null()) metrics["resumed"] = resumed;
+    // Simulated data: the oracle (true probabilities) on the same splits, the best reachable.
+    for (const char* split : {"validation", "test"}) {
+      if (!metrics.contains(split) || !cache.layout().has_truth()) continue;
+      if (const auto truth = train::truth_predictions(cache, split)) {
+        metrics["oracle"][split] =
+            train::funnel_metrics(*truth, cache.layout().events, cache.layout().event_parent);
+      }
+    }
     metrics["config"] = e.root;
     write_text_file_atomic(join_path(args->out, "metrics.json"), metrics.dump(2) + "\n");
     // The bundle: the best state with everything needed to score raw input.
@@ -125,6 +134,9 @@ void add_train_commands(CLI::App& app) {
     nlohmann::json evaluated;
     for (const char* split : {"validation", "test"}) {
       if (metrics.contains(split) && !metrics[split].is_null()) evaluated[split] = metrics[split];
+      if (metrics.contains("oracle") && metrics["oracle"].contains(split)) {
+        evaluated[std::string(split) + " (oracle)"] = metrics["oracle"][split];
+      }
     }
     std::fputs(train::funnel_metrics_table(evaluated).c_str(), stdout);
     std::printf("trained %lld steps, %.0f samples/s; metrics in %s, model in %s\n",

@@ -31,7 +31,17 @@ struct Layout {
   bool has_position = false;
   bool has_timestamp = false;
   std::vector<std::string> aux;
+  /// Per event: index into `aux` of its true P(event | parent), or -1 (Schema::truth_columns).
+  std::vector<int> truth_aux;
 
+  /// True when every event has a truth column (the simulator's data).
+  bool has_truth() const {
+    if (truth_aux.empty()) return false;
+    for (int a : truth_aux) {
+      if (a < 0) return false;
+    }
+    return true;
+  }
   static Layout from_schema(const Schema& schema);
   size_t num_events() const { return events.size(); }
 };
@@ -60,6 +70,15 @@ inline Layout Layout::from_schema(const Schema& s) {
   l.has_position = !s.position_column.empty();
   l.has_timestamp = !s.timestamp_column.empty();
   l.aux = s.aux_columns;
+  if (!s.truth_columns.empty()) {
+    for (const std::string& column : s.truth_columns) {
+      int index = -1;
+      for (size_t a = 0; a < s.aux_columns.size(); ++a) {
+        if (s.aux_columns[a] == column) index = static_cast<int>(a);
+      }
+      l.truth_aux.push_back(column.empty() ? -1 : index);
+    }
+  }
   return l;
 }
 

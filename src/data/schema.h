@@ -93,6 +93,10 @@ struct Schema {
   /// Extra float columns carried into the cache but never used as features
   /// (e.g. the simulator's true probabilities).
   std::vector<std::string> aux_columns;
+  /// Known true probabilities (the simulator's): per event, the aux column holding the true
+  /// P(event | parent event, features) of each row, or "" when unknown. Parsed from
+  /// "truth": {"click": "true_click", ...}; every named column is also an aux column.
+  std::vector<std::string> truth_columns;
 
   /// Every column the schema reads, in a fixed order; label columns first.
   std::vector<Slot> slots() const;

@@ -102,8 +102,13 @@ nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std:
 
 std::string funnel_metrics_table(const nlohmann::json& splits) {
   auto value = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%-10s %-20s %8s %8s %10s\n", "split", "entry", "AUC", "NLL", "rows");
+  char buf[256];
+  int width = 10;  // the split column fits the longest name ("test (oracle)")
+  for (const auto& [split, metrics] : splits.items()) {
+    width = std::max(width, static_cast<int>(std::min<size_t>(split.size(), 60)));
+  }
+  std::snprintf(buf, sizeof buf, "%-*s %-20s %8s %8s %10s\n", width, "split", "entry", "AUC", "NLL",
+                "rows");
   std::string out = buf;
   for (const auto& [split, metrics] : splits.items()) {
     if (!metrics.is_object()) continue;
@@ -114,7 +119,7 @@ std::string funnel_metrics_table(const nlohmann::json& splits) {
     for (const auto& entry : entries) {
       if (!metrics.contains(entry)) continue;
       const auto& m = metrics.at(entry);
-      std::snprintf(buf, sizeof buf, "%-10s %-20s %8.4f %8.5f %10llu\n", split.c_str(),
+      std::snprintf(buf, sizeof buf, "%-*s %-20s %8.4f %8.5f %10llu\n", width, split.c_str(),
                     entry.c_str(), value(m.value("auc", nlohmann::json())),
                     value(m.value("nll", nlohmann::json())),
                     static_cast<unsigned long long>(m.value("count", 0)));

@@ -1,0 +1,892 @@
+#include "sim/simulator.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/json_fields.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "core/stopwatch.h"
+
+namespace funnel::sim {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// Config and presets
+
+SimConfig SimConfig::preset_named(const std::string& name) {
+  SimConfig c;
+  c.preset = name;
+  if (name == "aliccp-like") {
+    // Ali-CCP's funnel and field set; CTR as in Ali-CCP (~4 %), CVR | click raised from
+    // Ali-CCP's ~0.6 % to 1.5 % so that a million impressions hold ~600 conversions.
+    return c;
+  }
+  if (name == "ads-3stage") {
+    // AutoHERI §3.3: click -> arrival (landing page) -> conversion.
+    c.funnel = FunnelKind::kClickArrivalConversion;
+    c.ctr = 0.04;
+    c.arrival_rate = 0.5;
+    c.vr = 0.04;
+    return c;
+  }
+  if (name == "esm2") {
+    // ESM2 §3: click -> DAction (cart or wish) / OAction -> purchase, with category history.
+    c.funnel = FunnelKind::kEsm2;
+    c.history = true;
+    return c;
+  }
+  if (name == "lists") {
+    // HEROES: ranked lists of 10 with position bias and contextual dependence.
+    c.funnel = FunnelKind::kLists;
+    c.positions = 10;
+    c.list_length = 10;
+    c.position_bias = 0.5;
+    c.ctr = 0.06;
+    c.cvr = 0.03;
+    return c;
+  }
+  throw Error("unknown simulator preset '" + name + "' (known: aliccp-like, ads-3stage, esm2, lists)");
+}
+
+std::vector<std::pair<std::string, std::string>> preset_list() {
+  return {
+      {"aliccp-like", "click -> purchase, the 18 Ali-CCP fields, CTR 4 %, CVR 1.5 %"},
+      {"ads-3stage", "click -> arrival -> conversion (AutoHERI §3.3), AR 50 %, VR 4 %"},
+      {"esm2", "click -> cart|wish -> purchase (ESM2), purchase with and without the action"},
+      {"lists", "ranked lists of 10: position bias, clicks excite, a purchase inhibits"},
+  };
+}
+
+namespace {
+
+const char* funnel_name(FunnelKind f) {
+  switch (f) {
+    case FunnelKind::kClickConversion: return "click_conversion";
+    case FunnelKind::kClickArrivalConversion: return "click_arrival_conversion";
+    case FunnelKind::kEsm2: return "esm2";
+    case FunnelKind::kLists: return "lists";
+  }
+  return "?";
+}
+
+FunnelKind parse_funnel(const std::string& s) {
+  for (FunnelKind f : {FunnelKind::kClickConversion, FunnelKind::kClickArrivalConversion,
+                       FunnelKind::kEsm2, FunnelKind::kLists}) {
+    if (s == funnel_name(f)) return f;
+  }
+  throw Error("simulation.funnel: unknown funnel '" + s +
+              "' (known: click_conversion, click_arrival_conversion, esm2, lists)");
+}
+
+}  // namespace
+
+void SimConfig::update(const json& j) {
+  SimConfig next = *this;  // all or nothing: a rejected update leaves the config as it was
+  next.update_fields(j);
+  next.validate();
+  *this = next;
+}
+
+void SimConfig::update_fields(const json& j) {
+  JsonFields o(j, "simulation");
+  preset = o.get<std::string>("preset", preset);
+  if (o.has("funnel")) funnel = parse_funnel(o.get<std::string>("funnel", ""));
+  rows = o.get<uint64_t>("rows", rows);
+  seed = o.get<uint64_t>("seed", seed);
+  validation_fraction = o.get<double>("validation_fraction", validation_fraction);
+  test_fraction = o.get<double>("test_fraction", test_fraction);
+  users = o.get<uint64_t>("users", users);
+  items = o.get<uint64_t>("items", items);
+  categories = o.get<uint64_t>("categories", categories);
+  shops = o.get<uint64_t>("shops", shops);
+  brands = o.get<uint64_t>("brands", brands);
+  intentions = o.get<uint64_t>("intentions", intentions);
+  user_zipf = o.get<double>("user_zipf", user_zipf);
+  item_zipf = o.get<double>("item_zipf", item_zipf);
+  positions = o.get<int>("positions", positions);
+  history = o.get<bool>("history", history);
+  latent_dim = o.get<int>("latent_dim", latent_dim);
+  hidden = o.get<int>("hidden", hidden);
+  signal = o.get<double>("signal", signal);
+  share = o.get<double>("share", share);
+  selection = o.get<double>("selection", selection);
+  position_bias = o.get<double>("position_bias", position_bias);
+  nonlinearity = o.get<double>("nonlinearity", nonlinearity);
+  ctr = o.get<double>("ctr", ctr);
+  cvr = o.get<double>("cvr", cvr);
+  arrival_rate = o.get<double>("arrival_rate", arrival_rate);
+  vr = o.get<double>("vr", vr);
+  action_rate = o.get<double>("action_rate", action_rate);
+  purchase_after_action = o.get<double>("purchase_after_action", purchase_after_action);
+  purchase_without_action = o.get<double>("purchase_without_action", purchase_without_action);
+  list_length = o.get<int>("list_length", list_length);
+  excitation = o.get<double>("excitation", excitation);
+  inhibition = o.get<double>("inhibition", inhibition);
+  o.finish();
+}
+
+json SimConfig::to_json() const {
+  return {{"preset", preset},
+          {"funnel", funnel_name(funnel)},
+          {"rows", rows},
+          {"seed", seed},
+          {"validation_fraction", validation_fraction},
+          {"test_fraction", test_fraction},
+          {"users", users},
+          {"items", items},
+          {"categories", categories},
+          {"shops", shops},
+          {"brands", brands},
+          {"intentions", intentions},
+          {"user_zipf", user_zipf},
+          {"item_zipf", item_zipf},
+          {"positions", positions},
+          {"history", history},
+          {"latent_dim", latent_dim},
+          {"hidden", hidden},
+          {"signal", signal},
+          {"share", share},
+          {"selection", selection},
+          {"position_bias", position_bias},
+          {"nonlinearity", nonlinearity},
+          {"ctr", ctr},
+          {"cvr", cvr},
+          {"arrival_rate", arrival_rate},
+          {"vr", vr},
+          {"action_rate", action_rate},
+          {"purchase_after_action", purchase_after_action},
+          {"purchase_without_action", purchase_without_action},
+          {"list_length", list_length},
+          {"excitation", excitation},
+          {"inhibition", inhibition}};
+}
+
+void SimConfig::validate() const {
+  auto rate = [](double v, const char* name) {
+    FUNNEL_CHECK(v > 0 && v < 1, "simulation." << name << ": expected a rate in (0, 1), got " << v);
+  };
+  rate(ctr, "ctr");
+  rate(cvr, "cvr");
+  rate(arrival_rate, "arrival_rate");
+  rate(vr, "vr");
+  rate(action_rate, "action_rate");
+  rate(purchase_after_action, "purchase_after_action");
+  rate(purchase_without_action, "purchase_without_action");
+  FUNNEL_CHECK(rows > 0, "simulation.rows: must be > 0");
+  FUNNEL_CHECK(validation_fraction >= 0 && test_fraction >= 0 &&
+                   validation_fraction + test_fraction < 1,
+               "simulation: validation_fraction + test_fraction must be in [0, 1)");
+  for (auto [v, name] : {std::pair<uint64_t, const char*>{users, "users"},
+                         {items, "items"},
+                         {categories, "categories"},
+                         {shops, "shops"},
+                         {brands, "brands"},
+                         {intentions, "intentions"}}) {
+    FUNNEL_CHECK(v > 0, "simulation." << name << ": must be > 0");
+  }
+  FUNNEL_CHECK(positions > 0, "simulation.positions: must be > 0");
+  FUNNEL_CHECK(latent_dim > 0 && latent_dim <= 64, "simulation.latent_dim: expected 1..64");
+  FUNNEL_CHECK(hidden > 0 && hidden <= 64, "simulation.hidden: expected 1..64");
+  FUNNEL_CHECK(list_length > 0, "simulation.list_length: must be > 0");
+  FUNNEL_CHECK(funnel != FunnelKind::kLists || list_length <= positions,
+               "simulation: list_length must be <= positions");
+  FUNNEL_CHECK(signal >= 0 && share >= 0 && position_bias >= 0 && nonlinearity > 0,
+               "simulation: signal, share, position_bias must be >= 0, nonlinearity > 0");
+}
+
+std::vector<SimEvent> sim_events(FunnelKind funnel) {
+  switch (funnel) {
+    case FunnelKind::kClickConversion:
+    case FunnelKind::kLists:
+      return {{"click", -1, {"click"}, "true_click"},
+              {"purchase", 0, {"purchase"}, "true_purchase"}};
+    case FunnelKind::kClickArrivalConversion:
+      return {{"click", -1, {"click"}, "true_click"},
+              {"arrival", 0, {"arrival"}, "true_arrival"},
+              {"conversion", 1, {"conversion"}, "true_conversion"}};
+    case FunnelKind::kEsm2:
+      return {{"click", -1, {"click"}, "true_click"},
+              {"action", 0, {"cart", "wish"}, "true_action"},
+              {"purchase", 0, {"purchase"}, "true_purchase"}};
+  }
+  return {};
+}
+
+const std::vector<ProfileField>& profile_fields() {
+  // Ali-CCP user profile fields with their approximate cardinalities.
+  static const std::vector<ProfileField> kFields = {
+      {"121", 98}, {"122", 14}, {"124", 3}, {"125", 8},
+      {"126", 4},  {"127", 4},  {"128", 3}, {"129", 5}};
+  return kFields;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The population and the truth
+
+namespace {
+
+/// Walker's alias method: O(1) draws from a fixed discrete distribution.
+class AliasTable {
+ public:
+  explicit AliasTable(const std::vector<double>& w) {
+    const size_t n = w.size();
+    prob_.resize(n);
+    alias_.resize(n);
+    const double total = std::accumulate(w.begin(), w.end(), 0.0);
+    std::vector<double> scaled(n);
+    std::vector<uint32_t> small, large;
+    for (size_t i = 0; i < n; ++i) {
+      scaled[i] = w[i] * static_cast<double>(n) / total;
+      (scaled[i] < 1.0 ? small : large).push_back(static_cast<uint32_t>(i));
+    }
+    while (!small.empty() && !large.empty()) {
+      const uint32_t s = small.back(), l = large.back();
+      small.pop_back();
+      prob_[s] = scaled[s];
+      alias_[s] = l;
+      scaled[l] -= 1.0 - scaled[s];
+      if (scaled[l] < 1.0) {
+        large.pop_back();
+        small.push_back(l);
+      }
+    }
+    for (uint32_t i : large) prob_[i] = 1.0, alias_[i] = i;
+    for (uint32_t i : small) prob_[i] = 1.0, alias_[i] = i;
+  }
+  uint64_t draw(Rng& rng) const {
+    const uint64_t i = rng.below(prob_.size());
+    return rng.uniform() < prob_[i] ? i : alias_[i];
+  }
+
+ private:
+  std::vector<double> prob_;
+  std::vector<uint32_t> alias_;
+};
+
+/// Zipf weights 1 / (rank + 1)^s over n outcomes, ranks shuffled so that ids carry no order.
+std::vector<double> zipf_weights(uint64_t n, double s, Rng& rng) {
+  std::vector<double> w(n);
+  for (uint64_t r = 0; r < n; ++r) w[r] = std::pow(static_cast<double>(r + 1), -s);
+  rng.shuffle(w.begin(), w.end());
+  return w;
+}
+
+double normal(Rng& rng) {
+  // Box-Muller (one of the pair); uniform() < 1 so 1 - u > 0.
+  const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+std::vector<float> normals(size_t n, double scale, Rng& rng) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(normal(rng) * scale);
+  return v;
+}
+
+inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+/// The hidden nonlinearity of the truth: a saturating odd function, tanh's Pade (3,2)
+/// approximant x (27 + x^2) / (27 + 9 x^2), equal to +-1 from |x| = 3 on (continuous there).
+/// It defines the truth, so its distance from tanh (< 0.03) does not matter; it is ~5x faster
+/// than tanhf, which dominated generation.
+inline float soft_tanh(float x) {
+  if (x >= 3.0f) return 1.0f;
+  if (x <= -3.0f) return -1.0f;
+  const float x2 = x * x;
+  return x * (27.0f + x2) / (27.0f + 9.0f * x2);
+}
+
+/// One funnel stage of the truth: a hidden layer on the features (and on the parent stage's
+/// hidden layer), a readout, a calibrated bias.
+struct Stage {
+  int parent = -1;             ///< parent stage (its h feeds this one)
+  bool given_parent_no = false;  ///< conditioned on the parent NOT happening (ESM2 OAction)
+  std::vector<float> W, U, v;  ///< [H x F], [H x H], [H]
+  double z_mean = 0;  ///< mean of v . h over impressions (subtracted: z has mean 0, sd 1)
+  double bias = 0;
+  double target = 0;
+};
+
+}  // namespace
+
+struct Simulator::Impl {
+  int d = 0, H = 0, F = 0;
+  std::unique_ptr<AliasTable> user_draw, item_draw;
+  std::vector<uint16_t> profile;        // users x 8
+  std::vector<uint32_t> hist_cat;       // users x kHistoryLength
+  std::vector<uint8_t> hist_count;      // users x kHistoryLength
+  std::vector<float> user_vec, item_vec;  // users x d, items x d
+  std::vector<uint32_t> item_cat, item_shop, item_brand, cat_intention;
+  std::vector<Stage> stages;
+  std::vector<double> position_term;  // per position (1-based): -position_bias * log(p)
+
+  /// Per-row scratch: features and hidden layers of every stage.
+  struct Eval {
+    float f[3 * 64];
+    float h[4][64];
+    double z[4];
+  };
+
+  void features(uint64_t u, uint64_t i, Eval& e) const {
+    const float* a = &user_vec[u * d];
+    const float* b = &item_vec[i * d];
+    for (int k = 0; k < d; ++k) {
+      e.f[k] = a[k] * b[k];
+      e.f[d + k] = a[k];
+      e.f[2 * d + k] = b[k];
+    }
+  }
+
+  /// z_k = v_k . tanh(W_k f + share U_k h_parent) for every stage.
+  void stage_scores(Eval& e, double share) const {
+    for (size_t s = 0; s < stages.size(); ++s) {
+      const Stage& st = stages[s];
+      double z = 0;
+      for (int j = 0; j < H; ++j) {
+        const float* w = &st.W[static_cast<size_t>(j) * F];
+        float acc = 0;
+        for (int k = 0; k < F; ++k) acc += w[k] * e.f[k];
+        if (st.parent >= 0) {
+          const float* u = &st.U[static_cast<size_t>(j) * H];
+          const float* hp = e.h[st.parent];
+          float t = 0;
+          for (int k = 0; k < H; ++k) t += u[k] * hp[k];
+          acc += static_cast<float>(share) * t;
+        }
+        e.h[s][j] = soft_tanh(acc);
+        z += st.v[j] * e.h[s][j];
+      }
+      e.z[s] = z - st.z_mean;
+    }
+  }
+};
+
+namespace {
+
+/// The stages of each funnel: parents among stages; ESM2 has two purchase stages (after the
+/// action, and without it).
+std::vector<Stage> make_stages(const SimConfig& c) {
+  std::vector<Stage> s;
+  auto add = [&](int parent, bool no, double target) {
+    Stage st;
+    st.parent = parent;
+    st.given_parent_no = no;
+    st.target = target;
+    s.push_back(st);
+  };
+  add(-1, false, c.ctr);
+  switch (c.funnel) {
+    case FunnelKind::kClickConversion:
+    case FunnelKind::kLists:
+      add(0, false, c.cvr);
+      break;
+    case FunnelKind::kClickArrivalConversion:
+      add(0, false, c.arrival_rate);
+      add(1, false, c.vr);
+      break;
+    case FunnelKind::kEsm2:
+      add(0, false, c.action_rate);
+      add(1, false, c.purchase_after_action);  // DAction -> purchase
+      add(1, true, c.purchase_without_action);  // OAction -> purchase
+      break;
+  }
+  return s;
+}
+
+}  // namespace
+
+Simulator::Simulator(const SimConfig& config)
+    : config_(config), events_(sim_events(config.funnel)), impl_(new Impl) {
+  config_.validate();
+  Impl& m = *impl_;
+  const SimConfig& c = config_;
+  m.d = c.latent_dim;
+  m.H = c.hidden;
+  m.F = 3 * m.d;
+  // Independent streams for each part, so that e.g. changing `rows` keeps the population.
+  Rng pop(c.seed * 0x9E3779B97F4A7C15ULL + 1), truth(c.seed * 0x9E3779B97F4A7C15ULL + 2);
+
+  m.user_draw = std::make_unique<AliasTable>(zipf_weights(c.users, c.user_zipf, pop));
+  m.item_draw = std::make_unique<AliasTable>(zipf_weights(c.items, c.item_zipf, pop));
+  // Items belong to Zipf-popular categories, shops and brands; categories to intentions.
+  const AliasTable cat_draw(zipf_weights(c.categories, 1.0, pop));
+  const AliasTable shop_draw(zipf_weights(c.shops, 1.0, pop));
+  const AliasTable brand_draw(zipf_weights(c.brands, 1.0, pop));
+  m.cat_intention.resize(c.categories);
+  for (auto& x : m.cat_intention) x = static_cast<uint32_t>(pop.below(c.intentions));
+  m.item_cat.resize(c.items);
+  m.item_shop.resize(c.items);
+  m.item_brand.resize(c.items);
+  for (uint64_t i = 0; i < c.items; ++i) {
+    m.item_cat[i] = static_cast<uint32_t>(cat_draw.draw(pop));
+    m.item_shop[i] = static_cast<uint32_t>(shop_draw.draw(pop));
+    m.item_brand[i] = static_cast<uint32_t>(brand_draw.draw(pop));
+  }
+  const int d = m.d;
+  // Latent vectors: an item is its category, brand and shop plus its own part; a user is the
+  // sum of their profile values' vectors (and history) plus their own part. So the feature
+  // fields explain most of the latent structure and the ids the rest.
+  const std::vector<float> cat_vec = normals(c.categories * d, 0.7, pop);
+  const std::vector<float> brand_vec = normals(c.brands * d, 0.5, pop);
+  const std::vector<float> shop_vec = normals(c.shops * d, 0.3, pop);
+  m.item_vec = normals(c.items * d, 0.5, pop);
+  for (uint64_t i = 0; i < c.items; ++i) {
+    for (int k = 0; k < d; ++k) {
+      m.item_vec[i * d + k] += cat_vec[m.item_cat[i] * d + k] + brand_vec[m.item_brand[i] * d + k] +
+                               shop_vec[m.item_shop[i] * d + k];
+    }
+  }
+  const auto& pf = profile_fields();
+  std::vector<std::vector<float>> profile_vec;
+  std::vector<std::unique_ptr<AliasTable>> profile_draw;
+  for (const auto& f : pf) {
+    profile_vec.push_back(normals(static_cast<size_t>(f.cardinality) * d, 0.35, pop));
+    profile_draw.push_back(std::make_unique<AliasTable>(zipf_weights(f.cardinality, 0.8, pop)));
+  }
+  m.profile.resize(c.users * pf.size());
+  m.user_vec = normals(c.users * d, 0.6, pop);
+  if (c.history) {
+    m.hist_cat.resize(c.users * kHistoryLength);
+    m.hist_count.resize(c.users * kHistoryLength);
+  }
+  for (uint64_t u = 0; u < c.users; ++u) {
+    float* a = &m.user_vec[u * d];
+    for (size_t f = 0; f < pf.size(); ++f) {
+      const auto v = static_cast<uint16_t>(profile_draw[f]->draw(pop));
+      m.profile[u * pf.size() + f] = v;
+      for (int k = 0; k < d; ++k) a[k] += profile_vec[f][v * d + k];
+    }
+    if (c.history) {
+      // Categories of items the user looked at before, with counts; the user leans towards
+      // them (half their mean category vector joins the user's latent vector).
+      for (int h = 0; h < kHistoryLength; ++h) {
+        const uint32_t cat = m.item_cat[m.item_draw->draw(pop)];
+        const auto count = static_cast<uint8_t>(1 + pop.below(5));
+        m.hist_cat[u * kHistoryLength + h] = cat;
+        m.hist_count[u * kHistoryLength + h] = count;
+        for (int k = 0; k < d; ++k) a[k] += 0.5f / kHistoryLength * 2 * cat_vec[cat * d + k];
+      }
+    }
+  }
+  m.position_term.assign(static_cast<size_t>(c.positions) + 1, 0.0);
+  for (int p = 1; p <= c.positions; ++p) m.position_term[p] = -c.position_bias * std::log(p);
+
+  // Truth functions. Feature scale: f has roughly unit-variance parts; W gain `nonlinearity`.
+  m.stages = make_stages(c);
+  const int H = m.H, F = m.F;
+  for (Stage& st : m.stages) {
+    st.W = normals(static_cast<size_t>(H) * F, c.nonlinearity / std::sqrt(static_cast<double>(F)), truth);
+    st.U = normals(static_cast<size_t>(H) * H, 1.5 / std::sqrt(static_cast<double>(H)), truth);
+    st.v = normals(H, 1.0, truth);
+  }
+  // Normalise each readout so that z_k has unit standard deviation over impressions: `signal`
+  // is then the standard deviation of each stage's own logit part.
+  Rng cal_rng(c.seed * 0x9E3779B97F4A7C15ULL + 3);
+  const size_t n_cal = 40000;
+  struct CalRow {
+    double z[4];
+    double pos;
+    double u_click, u_next;
+  };
+  std::vector<CalRow> cal(n_cal);
+  Impl::Eval e;
+  for (size_t r = 0; r < n_cal; ++r) {
+    const uint64_t u = m.user_draw->draw(cal_rng), i = m.item_draw->draw(cal_rng);
+    const int p = c.funnel == FunnelKind::kLists ? static_cast<int>(r % c.list_length) + 1
+                                                  : static_cast<int>(1 + cal_rng.below(c.positions));
+    m.features(u, i, e);
+    m.stage_scores(e, c.share);
+    for (size_t s = 0; s < m.stages.size(); ++s) cal[r].z[s] = e.z[s];
+    cal[r].pos = m.position_term[p];
+    cal[r].u_click = cal_rng.uniform();
+    cal[r].u_next = cal_rng.uniform();
+  }
+  for (size_t s = 0; s < m.stages.size(); ++s) {
+    double sum = 0, sq = 0;
+    for (const CalRow& row : cal) sum += row.z[s], sq += row.z[s] * row.z[s];
+    const double mean = sum / n_cal, sd = std::sqrt(std::max(sq / n_cal - mean * mean, 1e-12));
+    for (auto& x : m.stages[s].v) x = static_cast<float>(x / sd);
+    for (CalRow& row : cal) row.z[s] = (row.z[s] - mean) / sd;
+    m.stages[s].z_mean = mean / sd;
+  }
+
+  // Calibration: bisection on each stage's bias so that the expected rate of the calibration
+  // sample equals the target: E[w_s sigmoid(logit_s)] / E[w_s], w_s = probability of reaching
+  // the stage's condition (1 for the root; P(click) for the first later stage, ...).
+  const size_t S = m.stages.size();
+  auto logit = [&](const CalRow& row, size_t s, double bias, double context) {
+    double l = bias + c.signal * row.z[s];
+    if (s == 0) {
+      l += row.pos + context;
+    } else {
+      l += c.selection * c.signal * row.z[0];
+    }
+    return l;
+  };
+  // Lists: the click probability of a row depends on the clicks and purchases before it in its
+  // list (realised with the row's fixed uniforms, so the rate is a deterministic function of
+  // the biases).
+  auto list_context = [&](int clicks_recent, bool purchased) {
+    return c.excitation * clicks_recent - (purchased ? c.inhibition : 0.0);
+  };
+  auto expected_rates = [&](std::vector<double>& rate) {
+    std::vector<double> num(S, 0), den(S, 0);
+    const int L = c.list_length;
+    int recent[3] = {0, 0, 0};
+    bool purchased = false;
+    for (size_t r = 0; r < n_cal; ++r) {
+      double ctx = 0;
+      if (c.funnel == FunnelKind::kLists) {
+        if (r % L == 0) recent[0] = recent[1] = recent[2] = 0, purchased = false;
+        ctx = list_context(recent[0] + recent[1] + recent[2], purchased);
+      }
+      double p[4] = {0, 0, 0, 0}, w[4] = {0, 0, 0, 0};
+      for (size_t s = 0; s < S; ++s) {
+        p[s] = sigmoid(logit(cal[r], s, m.stages[s].bias, ctx));
+        const Stage& st = m.stages[s];
+        w[s] = st.parent < 0 ? 1.0 : w[st.parent] * (st.given_parent_no ? 1 - p[st.parent] : p[st.parent]);
+        num[s] += w[s] * p[s];
+        den[s] += w[s];
+      }
+      if (c.funnel == FunnelKind::kLists) {
+        const bool click = cal[r].u_click < p[0];
+        const bool buy = click && cal[r].u_next < p[1];
+        recent[2] = recent[1];
+        recent[1] = recent[0];
+        recent[0] = click;
+        purchased = purchased || buy;
+      }
+    }
+    rate.resize(S);
+    for (size_t s = 0; s < S; ++s) rate[s] = num[s] / den[s];
+  };
+  std::vector<double> rate;
+  const int rounds = c.funnel == FunnelKind::kLists ? 3 : 1;  // list stages interact
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t s = 0; s < S; ++s) {
+      double lo = -40, hi = 40;
+      for (int it = 0; it < 50; ++it) {
+        m.stages[s].bias = 0.5 * (lo + hi);
+        expected_rates(rate);
+        (rate[s] < m.stages[s].target ? lo : hi) = m.stages[s].bias;
+      }
+    }
+  }
+  expected_rates(rate);
+  for (size_t s = 0; s < S; ++s) {
+    calibration_.bias.push_back(m.stages[s].bias);
+    calibration_.rate.push_back(rate[s]);
+    calibration_.target.push_back(m.stages[s].target);
+  }
+}
+
+Simulator::~Simulator() { delete impl_; }
+
+const uint16_t* Simulator::profile(uint64_t user) const {
+  return &impl_->profile[user * profile_fields().size()];
+}
+const uint32_t* Simulator::history_categories(uint64_t user) const {
+  return &impl_->hist_cat[user * kHistoryLength];
+}
+const uint8_t* Simulator::history_counts(uint64_t user) const {
+  return &impl_->hist_count[user * kHistoryLength];
+}
+
+void Simulator::generate(const std::function<void(const SimRow&, const Simulator&)>& sink) const {
+  const Impl& m = *impl_;
+  const SimConfig& c = config_;
+  Rng rng(c.seed * 0x9E3779B97F4A7C15ULL + 4);
+  Impl::Eval e;
+  SimRow row;
+  const bool lists = c.funnel == FunnelKind::kLists;
+  const uint64_t L = lists ? static_cast<uint64_t>(c.list_length) : 1;
+  int recent[3] = {0, 0, 0};
+  bool purchased = false;
+  uint64_t user = 0;
+  int64_t clock = 1500000000;
+  SimRow::Split split = SimRow::kTrain;
+  auto pick_split = [&] {
+    const double u = rng.uniform();
+    return u < c.test_fraction                           ? SimRow::kTest
+           : u < c.test_fraction + c.validation_fraction ? SimRow::kValidation
+                                                         : SimRow::kTrain;
+  };
+  for (uint64_t r = 0; r < c.rows; ++r) {
+    const uint64_t in_list = r % L;
+    if (in_list == 0) {
+      // A new list (lists) or a single impression: user and split.
+      user = m.user_draw->draw(rng);
+      split = pick_split();
+      recent[0] = recent[1] = recent[2] = 0;
+      purchased = false;
+      clock += static_cast<int64_t>(1 + rng.below(120));
+    }
+    const uint64_t item = m.item_draw->draw(rng);
+    row.split = split;
+    row.user = user;
+    row.item = item;
+    row.category = m.item_cat[item];
+    row.shop = m.item_shop[item];
+    row.brand = m.item_brand[item];
+    row.intention = m.cat_intention[row.category];
+    row.position = lists ? static_cast<uint32_t>(in_list + 1)
+                         : static_cast<uint32_t>(1 + rng.below(static_cast<uint64_t>(c.positions)));
+    row.list = lists ? r / L : r;
+    clock += lists ? static_cast<int64_t>(2 + rng.below(30)) : 0;
+    row.timestamp = clock;
+
+    m.features(user, item, e);
+    m.stage_scores(e, c.share);
+    double p[4];
+    for (size_t s = 0; s < m.stages.size(); ++s) {
+      double l = m.stages[s].bias + c.signal * e.z[s];
+      if (s == 0) {
+        l += m.position_term[row.position];
+        if (lists) l += c.excitation * (recent[0] + recent[1] + recent[2]) - (purchased ? c.inhibition : 0.0);
+      } else {
+        l += c.selection * c.signal * e.z[0];
+      }
+      p[s] = sigmoid(l);
+    }
+    std::memset(row.label_columns, 0, sizeof(row.label_columns));
+    const bool click = rng.uniform() < p[0];
+    row.label_columns[0] = click;
+    row.truth[0] = static_cast<float>(p[0]);
+    switch (c.funnel) {
+      case FunnelKind::kClickConversion:
+      case FunnelKind::kLists: {
+        const bool buy = click && rng.uniform() < p[1];
+        row.label_columns[1] = buy;
+        row.truth[1] = static_cast<float>(p[1]);
+        if (lists) {
+          recent[2] = recent[1];
+          recent[1] = recent[0];
+          recent[0] = click;
+          purchased = purchased || buy;
+        }
+        break;
+      }
+      case FunnelKind::kClickArrivalConversion: {
+        const bool arrive = click && rng.uniform() < p[1];
+        row.label_columns[1] = arrive;
+        row.label_columns[2] = arrive && rng.uniform() < p[2];
+        row.truth[1] = static_cast<float>(p[1]);
+        row.truth[2] = static_cast<float>(p[2]);
+        break;
+      }
+      case FunnelKind::kEsm2: {
+        // ESM2 eq. 1-4: purchase | click = y2 y3 + (1 - y2) y4.
+        const bool action = click && rng.uniform() < p[1];
+        const double u = rng.uniform();
+        // The action is a cart, a wish, or both (ESM2 §3.1: DAction = cart OR wish).
+        row.label_columns[1] = action && u < 0.8;               // cart
+        row.label_columns[2] = action && (u >= 0.5);            // wish
+        row.label_columns[3] = click && rng.uniform() < (action ? p[2] : p[3]);  // purchase
+        row.truth[1] = static_cast<float>(p[1]);
+        row.truth[2] = static_cast<float>(p[1] * p[2] + (1 - p[1]) * p[3]);
+        break;
+      }
+    }
+    sink(row, *this);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV output
+
+namespace {
+
+class RowFormatter {
+ public:
+  void u(uint64_t v) {
+    char* end = std::to_chars(buf_ + n_, buf_ + sizeof(buf_), v).ptr;
+    n_ = static_cast<size_t>(end - buf_);
+  }
+  void f(float v) {
+    char* end = std::to_chars(buf_ + n_, buf_ + sizeof(buf_), v).ptr;
+    n_ = static_cast<size_t>(end - buf_);
+  }
+  void c(char ch) { buf_[n_++] = ch; }
+  void s(const char* text) {
+    const size_t len = std::strlen(text);
+    std::memcpy(buf_ + n_, text, len);
+    n_ += len;
+  }
+  std::string_view view() const { return {buf_, n_}; }
+  void clear() { n_ = 0; }
+
+ private:
+  char buf_[1024];
+  size_t n_ = 0;
+};
+
+}  // namespace
+
+WriteResult write_csv(const Simulator& sim, const std::string& out_dir, bool progress) {
+  const SimConfig& c = sim.config();
+  const bool lists = c.funnel == FunnelKind::kLists;
+  make_dirs(out_dir);
+  const char* names[3] = {"train.csv", "validation.csv", "test.csv"};
+  std::vector<std::string> label_columns;
+  for (const SimEvent& ev : sim.events()) {
+    for (const auto& col : ev.columns) label_columns.push_back(col);
+  }
+  // Header: labels, the 18 Ali-CCP single-valued fields, extras, truth.
+  std::string header;
+  for (const auto& l : label_columns) header += l + ",";
+  header += "101";
+  for (const auto& pf : profile_fields()) header += std::string(",") + pf.name;
+  header += ",205,206,207,210,216,508,509,702,853,301";
+  if (c.history) header += ",109_14";
+  if (lists) header += ",session,time";
+  for (const SimEvent& ev : sim.events()) header += "," + ev.truth_column;
+  header += "\n";
+
+  std::vector<std::unique_ptr<FileWriter>> out;
+  for (const char* n : names) {
+    out.push_back(std::make_unique<FileWriter>(join_path(out_dir, n)));
+    out.back()->write(header);
+  }
+  WriteResult result;
+  Progress::Options po;
+  po.label = "simulate " + c.preset;
+  po.total = c.rows;
+  po.total_is_bytes = false;
+  po.quiet = !progress;
+  Progress bar(po);
+  Stopwatch watch;
+  RowFormatter fmt;
+  const size_t num_label_columns = label_columns.size();
+  const size_t num_profile = profile_fields().size();
+  const uint64_t C = c.categories, S = c.shops, B = c.brands, I = c.intentions;
+  uint64_t done = 0;
+  sim.generate([&](const SimRow& row, const Simulator& s) {
+    fmt.clear();
+    for (size_t l = 0; l < num_label_columns; ++l) {
+      fmt.c(static_cast<char>('0' + row.label_columns[l]));
+      fmt.c(',');
+    }
+    fmt.u(row.user);
+    const uint16_t* prof = s.profile(row.user);
+    for (size_t f = 0; f < num_profile; ++f) {
+      fmt.c(',');
+      fmt.u(prof[f]);
+    }
+    for (uint64_t v : {row.item, row.category, row.shop, row.intention, row.brand}) {
+      fmt.c(',');
+      fmt.u(v);
+    }
+    // Cross fields: user x category, shop, brand, intention.
+    for (uint64_t v : {row.user * C + row.category, row.user * S + row.shop,
+                       row.user * B + row.brand, row.user * I + row.intention}) {
+      fmt.c(',');
+      fmt.u(v);
+    }
+    fmt.c(',');
+    fmt.u(row.position);
+    if (c.history) {
+      fmt.c(',');
+      const uint32_t* cats = s.history_categories(row.user);
+      const uint8_t* counts = s.history_counts(row.user);
+      for (int h = 0; h < Simulator::kHistoryLength; ++h) {
+        if (h) fmt.c('|');
+        fmt.u(cats[h]);
+        fmt.c(':');
+        fmt.u(counts[h]);
+      }
+    }
+    if (lists) {
+      fmt.c(',');
+      fmt.u(row.list);
+      fmt.c(',');
+      fmt.u(static_cast<uint64_t>(row.timestamp));
+    }
+    for (size_t ev = 0; ev < s.events().size(); ++ev) {
+      fmt.c(',');
+      fmt.f(row.truth[ev]);
+    }
+    fmt.c('\n');
+    out[row.split]->write(fmt.view());
+    ++result.rows[row.split];
+    ++done;
+    bar.update(done, done);
+  });
+  for (auto& w : out) {
+    result.bytes += w->bytes_written();
+    w->close();
+  }
+  bar.finish();
+  result.seconds = watch.seconds();
+
+  // The experiment config that reads these files.
+  json labels = json::array();
+  for (const SimEvent& ev : sim.events()) {
+    json l = {{"event", ev.event}};
+    if (ev.columns.size() == 1) {
+      l["column"] = ev.columns[0];
+    } else {
+      l["columns"] = ev.columns;
+    }
+    if (ev.parent >= 0 && ev.parent != static_cast<int>(&ev - sim.events().data()) - 1) {
+      l["parent"] = sim.events()[ev.parent].event;
+    }
+    labels.push_back(l);
+  }
+  json categorical = json::array({"101"});
+  for (const auto& pf : profile_fields()) categorical.push_back(pf.name);
+  for (const char* f : {"205", "206", "207", "210", "216", "508", "509", "702", "853", "301"}) {
+    categorical.push_back(f);
+  }
+  if (c.history) categorical.push_back({{"name", "109_14"}, {"multi", true}, {"weighted", true}});
+  json truth = json::object();
+  for (const SimEvent& ev : sim.events()) truth[ev.event] = ev.truth_column;
+  json data = {{"format", "csv"},
+               {"train", {"train.csv"}},
+               {"validation", {"validation.csv"}},
+               {"test", {"test.csv"}},
+               {"labels", labels},
+               {"categorical", categorical},
+               {"group", "101"},
+               {"truth", truth},
+               // Ids seen once in training (most user x item crosses) share id 0.
+               {"vocab", {{"min_count", 2}}}};
+  if (lists) {
+    data["list"] = "session";
+    data["position"] = "301";
+    data["timestamp"] = "time";
+  }
+  const json experiment = {
+      {"data", data},
+      {"model", {{"name", "esmm"}, {"towers", {200, 80, 20}}}},
+      {"embedding", {{"dim", 16}}},
+      {"train", {{"batch_size", 2000}, {"epochs", 2}, {"lr", 0.005}, {"patience", 1}}}};
+  result.config_path = join_path(out_dir, "experiment.json");
+  write_text_file_atomic(result.config_path, experiment.dump(2) + "\n");
+  json cal = json::array();
+  for (size_t s = 0; s < sim.calibration().bias.size(); ++s) {
+    cal.push_back({{"bias", sim.calibration().bias[s]},
+                   {"expected_rate", sim.calibration().rate[s]},
+                   {"target", sim.calibration().target[s]}});
+  }
+  const json summary = {{"simulation", c.to_json()},
+                        {"calibration", cal},
+                        {"rows", {{"train", result.rows[0]},
+                                  {"validation", result.rows[1]},
+                                  {"test", result.rows[2]}}},
+                        {"bytes", result.bytes},
+                        {"seconds", result.seconds}};
+  write_text_file_atomic(join_path(out_dir, "simulation.json"), summary.dump(2) + "\n");
+  return result;
+}
+
+}  // namespace funnel::sim
