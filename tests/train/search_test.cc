@@ -1,0 +1,292 @@
+// AutoHERI's search driver: which side each bi-level step changes, determinism by seed, the
+// logs and the derived architecture, the fixed-architecture hook and an AutoHERI bundle.
+
+#include "train/search.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "core/file.h"
+#include "core/rng.h"
+#include "data/converter.h"
+#include "data/loader.h"
+#include "data/schema.h"
+#include "model/bundle.h"
+#include "train/arch_plot.h"
+
+namespace funnel::train {
+namespace {
+
+using nlohmann::json;
+
+double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+
+/// 6 k impressions of click -> arrival -> conversion driven by user and item effects.
+std::string generate(const std::string& dir) {
+  make_dirs(dir);
+  Rng rng(17);
+  const int users = 100, items = 120, n = 6000;
+  std::vector<double> ua(users), ub(users), ia(items), ib(items);
+  for (auto* v : {&ua, &ub, &ia, &ib}) {
+    for (auto& x : *v) x = 1.5 * (rng.uniform() * 2 - 1);
+  }
+  std::string csv = "click,arrive,buy,user,item,ctx\n";
+  for (int i = 0; i < n; ++i) {
+    const int u = static_cast<int>(rng.below(users)), it = static_cast<int>(rng.below(items));
+    const int click = rng.uniform() < sigmoid(ua[u] + ia[it] - 1.0);
+    const int arrive = click && rng.uniform() < sigmoid(ub[u] + 0.5);
+    const int buy = arrive && rng.uniform() < sigmoid(ib[it] + ua[u] - 0.5);
+    csv += std::to_string(click) + "," + std::to_string(arrive) + "," + std::to_string(buy) +
+           ",u" + std::to_string(u) + ",i" + std::to_string(it) + ",c" +
+           std::to_string(rng.below(4)) + "\n";
+  }
+  write_text_file_atomic(join_path(dir, "data.csv"), csv);
+  json data = {{"train", {join_path(dir, "data.csv")}},
+               {"validation_ratio", 0.2},
+               {"labels", {"click", "arrive", "buy"}},
+               {"categorical", {"user", "item", "ctx"}}};
+  data::ConvertOptions co;
+  co.progress = false;
+  data::convert_to_cache(data::parse_data_config(data, ""), join_path(dir, "cache"), co);
+  return dir;
+}
+
+class SearchTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(generate(
+        join_path(::testing::TempDir(), "funnel_search_" + std::to_string(::getpid()))));
+    cache_ = new data::Cache(join_path(*dir_, "cache"));
+  }
+  static void TearDownTestSuite() {
+    delete cache_;
+    remove_all(*dir_);
+    delete dir_;
+  }
+
+  struct Setup {
+    std::shared_ptr<model::AutoHeriModel> net;
+    std::shared_ptr<model::FeatureEmbedding> embedding;
+  };
+  static Setup setup(uint64_t seed, const json& model_options = json{{"towers", {16, 8}},
+                                                                     {"skip", true}}) {
+    torch::manual_seed(seed);
+    Setup s;
+    model::FeatureEmbeddingOptions eo;
+    eo.embedding_dim = 4;
+    eo.table.seed = seed;
+    s.embedding = std::make_shared<model::FeatureEmbedding>(cache_->layout(), cache_->vocab_sizes(), eo);
+    s.net = std::make_shared<model::AutoHeriModel>(
+        model::FunnelSpec::from_layout(cache_->layout()), s.embedding->input_dim(),
+        model::AutoHeriOptions::from_json(model_options));
+    return s;
+  }
+  static SearchOptions options() {
+    SearchOptions o;
+    o.train.batch_size = 256;
+    o.train.progress = false;
+    o.train.max_steps = 25;
+    o.alpha_lr = 0.05;
+    o.alpha_log_every = 5;
+    return o;
+  }
+  static data::Batch first_batch(const std::string& split) {
+    data::LoaderOptions lo;
+    lo.batch_size = 256;
+    lo.shuffle = false;
+    data::Loader loader(*cache_, cache_->split(split), lo);
+    loader.start_epoch(0);
+    data::Batch b;
+    EXPECT_TRUE(loader.next(b));
+    return b;
+  }
+  static std::vector<torch::Tensor> snapshot(const std::vector<torch::Tensor>& params) {
+    std::vector<torch::Tensor> out;
+    for (const auto& p : params) out.push_back(p.detach().clone());
+    return out;
+  }
+  static bool same(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!torch::equal(a[i], b[i])) return false;
+    }
+    return a.size() == b.size();
+  }
+
+  static std::string* dir_;
+  static data::Cache* cache_;
+};
+std::string* SearchTest::dir_ = nullptr;
+data::Cache* SearchTest::cache_ = nullptr;
+
+TEST_F(SearchTest, ThetaStepFixesAlphaAndAlphaStepFixesTheta) {
+  Setup s = setup(3);
+  ArchSearch search(*cache_, s.net, s.embedding, options());
+  const data::Batch train = first_batch("train"), held = first_batch("validation");
+  auto rows = [&] { return s.embedding->lookup(train).detach().clone(); };
+
+  auto alpha0 = snapshot(s.net->arch_parameters());
+  auto theta0 = snapshot(s.net->weight_parameters());
+  auto emb0 = rows();
+  EXPECT_TRUE(std::isfinite(search.theta_step(train)));
+  EXPECT_TRUE(same(alpha0, snapshot(s.net->arch_parameters())));   // alpha untouched
+  EXPECT_FALSE(same(theta0, snapshot(s.net->weight_parameters())));  // Theta moved
+  EXPECT_FALSE(torch::equal(emb0, rows()));                          // and the embeddings
+
+  auto theta1 = snapshot(s.net->weight_parameters());
+  auto emb1 = rows();
+  EXPECT_TRUE(std::isfinite(search.alpha_step(held)));
+  EXPECT_TRUE(same(theta1, snapshot(s.net->weight_parameters())));  // Theta untouched
+  EXPECT_TRUE(torch::equal(emb1, rows()));                          // embeddings too
+  EXPECT_FALSE(same(alpha0, snapshot(s.net->arch_parameters())));   // alpha moved
+  // Both sides trainable again afterwards.
+  for (const auto& p : s.net->parameters()) EXPECT_TRUE(p.requires_grad());
+}
+
+TEST_F(SearchTest, DeterministicBySeedWithOneThread) {
+  auto run = [&](const std::string& out) {
+    Setup s = setup(5);
+    ArchSearch search(*cache_, s.net, s.embedding, options());
+    SearchResult r = search.run("train", "validation", out);
+    return std::make_pair(r, snapshot(s.net->parameters()));
+  };
+  const std::string a = join_path(*dir_, "det_a"), b = join_path(*dir_, "det_b");
+  const auto ra = run(a), rb = run(b);
+  EXPECT_TRUE(same(ra.second, rb.second));
+  EXPECT_EQ(ra.first.arch.to_json(), rb.first.arch.to_json());
+  EXPECT_EQ(read_text_file(join_path(a, "alpha.jsonl")), read_text_file(join_path(b, "alpha.jsonl")));
+  EXPECT_EQ(ra.first.last_validation, rb.first.last_validation);
+  // A different seed gives a different search.
+  Setup s = setup(6);
+  SearchOptions o = options();
+  o.train.seed = 6;
+  ArchSearch other(*cache_, s.net, s.embedding, o);
+  EXPECT_NE(other.run("train", "").arch.to_json(), ra.first.arch.to_json());
+}
+
+TEST_F(SearchTest, WritesTheAlphaTrajectoryAndDerivesTheArchitecture) {
+  Setup s = setup(7);
+  SearchOptions o = options();
+  o.train.eval_every_steps = 10;
+  o.train.epochs = 2;  // 17 iterations per epoch here; max_steps = 25 cuts the second
+  o.derive.rule = model::DeriveOptions::Rule::kTopK;
+  o.derive.top_k = 1;
+  ArchSearch search(*cache_, s.net, s.embedding, o);
+  const std::string out = join_path(*dir_, "logs");
+  const SearchResult r = search.run("train", "validation", out);
+  EXPECT_EQ(r.steps, 25);
+  EXPECT_GT(r.theta_samples, 24u * 256);  // the first epoch's last batch is smaller
+  EXPECT_GT(r.alpha_samples, 0u);
+  // alpha at the start, every 5 iterations (5 lines), and nothing extra at 25.
+  std::istringstream lines(read_text_file(join_path(out, "alpha.jsonl")));
+  std::string line;
+  std::vector<json> traj;
+  while (std::getline(lines, line)) traj.push_back(json::parse(line));
+  ASSERT_EQ(traj.size(), 6u);
+  EXPECT_EQ(traj.front()["step"], 0);
+  EXPECT_EQ(traj.back()["step"], 25);
+  EXPECT_EQ(traj.front()["edges"].size(), 3u);  // 0->1, 0->2 (skip), 1->2
+  EXPECT_DOUBLE_EQ(traj.front()["edges"][0]["alpha"][0][0].get<double>(), 0.5);
+  EXPECT_NE(traj.back()["edges"][0]["alpha"], traj.front()["edges"][0]["alpha"]);
+  // Evaluations at iterations 10, 17 (end of epoch 1), 20 and 25 (end of the cut epoch 2).
+  ASSERT_EQ(r.log.size(), 4u);
+  EXPECT_EQ(r.log[1]["step"], 17);
+  EXPECT_EQ(r.log[3]["epoch"], 1);
+  EXPECT_TRUE(r.log.back()["validation"]["cvr"].contains("auc"));
+  // Top-1 per target layer of towers 1 and 2: 2 + 2 connections.
+  EXPECT_EQ(r.arch.num_connections(), 4u);
+  EXPECT_EQ(r.arch.edges[2].alpha, model::AutoHeriArch::from_json(r.arch.to_json()).edges[2].alpha);
+  // The heatmap: one cell per connection of every edge group, one frame per kept one.
+  const std::string svg = arch_to_svg(r.arch);
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t p = svg.find(needle); p != std::string::npos; p = svg.find(needle, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("class=\"cell\""), 3u * 4);
+  EXPECT_EQ(count("class=\"kept\""), 4u);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_EQ(svg.find("http://www.w3.org/2000/svg\" width") != std::string::npos, true);
+}
+
+TEST_F(SearchTest, AlphaDataIsDistinctFromThetaData) {
+  Setup s = setup(9);
+  SearchOptions o = options();
+  o.alpha_split = "train";
+  ArchSearch bad(*cache_, s.net, s.embedding, o);
+  EXPECT_THROW(bad.run("train", ""), Error);
+  o.alpha_split = "validation";
+  o.train.max_steps = 3;
+  ArchSearch good(*cache_, s.net, s.embedding, o);
+  EXPECT_EQ(good.run("train", "").steps, 3);
+  // Fixed models have nothing to search.
+  model::AutoHeriArch arch = s.net->arch();
+  auto fixed = std::make_shared<model::AutoHeriModel>(
+      s.net->funnel(), s.embedding->input_dim(),
+      model::AutoHeriOptions::from_json(json{{"alpha", "fixed"}, {"arch", arch.to_json()}}));
+  EXPECT_THROW(ArchSearch(*cache_, fixed, s.embedding, options()), Error);
+}
+
+TEST_F(SearchTest, ParsesOptionsStrictly) {
+  const SearchOptions d = parse_search_options(json(), TrainerOptions());
+  EXPECT_EQ(d.alpha_split, "holdout");
+  EXPECT_DOUBLE_EQ(d.holdout_fraction, 0.1);
+  const SearchOptions o = parse_search_options(
+      json{{"alpha_lr", 0.01}, {"alpha_split", "validation"}, {"derive", {{"rule", "top_k"}, {"k", 2}}}},
+      TrainerOptions());
+  EXPECT_DOUBLE_EQ(o.alpha_lr, 0.01);
+  EXPECT_EQ(o.derive.rule, model::DeriveOptions::Rule::kTopK);
+  EXPECT_EQ(o.derive.top_k, 2);
+  for (const json& bad : {json{{"alpha_lr", 0}}, json{{"holdout_fraction", 1.0}},
+                          json{{"derive", {{"rule", "best"}}}}, json{{"alpha_rate", 1}},
+                          json{{"derive", {{"k", 0}, {"rule", "top_k"}}}}}) {
+    EXPECT_THROW(parse_search_options(bad, TrainerOptions()), Error) << bad.dump();
+  }
+}
+
+/// The evolutionary variant's hook, and a fixed AutoHERI model through the bundle format.
+TEST_F(SearchTest, FixedArchitectureTrainsAndRoundTripsThroughABundle) {
+  Setup s = setup(4);
+  model::AutoHeriArch arch = s.net->arch();
+  arch.edges[0].z = {1, 0, 0, 1};
+  arch.edges[1].z = {0, 0, 0, 0};
+  arch.edges[2].z = {0, 1, 1, 0};
+  model::FeatureEmbeddingOptions eo;
+  eo.embedding_dim = 4;
+  TrainerOptions to;
+  to.batch_size = 256;
+  to.max_steps = 15;
+  to.progress = false;
+  const FixedArchRun run =
+      train_fixed_arch(*cache_, arch, json{{"dropout", 0.0}}, eo, to, "train", "validation");
+  EXPECT_EQ(run.result.steps, 15);
+  EXPECT_TRUE(run.result.best_validation["cvr"]["auc"].is_number());
+  EXPECT_EQ(run.net->arch().num_connections(), 4u);
+
+  std::vector<data::Vocabulary> vocabs;
+  for (size_t f = 0; f < cache_->layout().sparse.size(); ++f) vocabs.push_back(cache_->load_vocab(f));
+  json model_options = {{"alpha", "fixed"}, {"arch", arch.to_json()}};
+  const json data_section = data::schema_to_json(cache_->schema());
+  const std::string file = join_path(*dir_, "autoheri.bundle");
+  model::write_bundle(file, model::make_bundle("autoheri", model_options, json{{"dim", 4}},
+                                               data_section, cache_->layout(), vocabs,
+                                               cache_->dense_mean(), cache_->dense_std(), *run.net,
+                                               *run.embedding));
+  const model::LoadedBundle b = model::load_bundle(file);
+  auto* loaded = dynamic_cast<model::AutoHeriModel*>(b.net.get());
+  ASSERT_NE(loaded, nullptr);
+  EXPECT_EQ(loaded->arch().to_json(), arch.to_json());
+  const data::Batch batch = first_batch("validation");
+  torch::NoGradGuard no_grad;
+  run.net->eval();
+  const model::FunnelOutput x = run.net->forward(run.embedding->lookup(batch));
+  const model::FunnelOutput y = b.net->forward(b.embedding->lookup(batch));
+  for (size_t e = 0; e < 3; ++e) EXPECT_TRUE(torch::equal(x.cond_log_p[e], y.cond_log_p[e])) << e;
+}
+
+}  // namespace
+}  // namespace funnel::train
