@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# AutoHERI from the command line: `funnel search` writes arch.json, arch.svg, alpha.jsonl,
+# search_log.jsonl, metrics.json and a bundle; `funnel train --arch` retrains the fixed
+# architecture (from scratch, and from the searched weights with --init-from) into a bundle
+# that `funnel eval` scores; `funnel arch derive` and `funnel arch plot` work on the file;
+# wrong uses are one-line errors.
+set -euo pipefail
+FUNNEL=$1
+SRC=$2
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+CFG="$SRC/examples/aliccp_rechub.json"
+common=(--set 'model.towers=[16,8]' --set train.batch_size=16 --set train.epochs=2)
+
+"$FUNNEL" -q data convert --config "$CFG" --out "$W/cache" >/dev/null
+"$FUNNEL" -q search --config "$CFG" --cache "$W/cache" --out "$W/search" "${common[@]}" \
+    --set model.name=autoheri --set search.alpha_log_every=2 >/dev/null
+for f in arch.json arch.svg alpha.jsonl search_log.jsonl metrics.json model.bundle; do
+  test -s "$W/search/$f" || { echo "missing $f"; exit 1; }
+done
+"$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/fixed" "${common[@]}" \
+    --set model.name=esmm --arch "$W/search/arch.json" >/dev/null
+"$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/warm" "${common[@]}" \
+    --set model.name=autoheri --arch "$W/search/arch.json" --init-from "$W/search/model.bundle" \
+    >/dev/null
+"$FUNNEL" -q eval --bundle "$W/fixed/model.bundle" --config "$CFG" --split test \
+    --json "$W/eval.json" >/dev/null
+"$FUNNEL" -q arch derive "$W/search/arch.json" --top-k 1 --out "$W/top1.json" >/dev/null
+"$FUNNEL" -q arch plot "$W/top1.json" --out "$W/top1.svg"
+
+/usr/bin/python3 - "$W" <<'PYEOF'
+import json, sys
+import xml.etree.ElementTree as ET
+w = sys.argv[1]
+arch = json.load(open(w + "/search/arch.json"))
+assert arch["format"] == "funnel.autoheri.arch" and arch["version"] == 1, arch
+assert arch["events"] == ["click", "purchase"] and arch["towers"] == [16, 8], arch
+assert len(arch["edges"]) == 1 and len(arch["edges"][0]["alpha"]) == 2, arch
+traj = [json.loads(l) for l in open(w + "/search/alpha.jsonl")]
+assert traj[0]["step"] == 0 and traj[-1]["step"] > 0, traj
+search = json.load(open(w + "/search/metrics.json"))
+assert search["timing"]["iterations"] == traj[-1]["step"], search["timing"]
+fixed = json.load(open(w + "/fixed/metrics.json"))
+assert fixed["model"] == "autoheri", fixed["model"]
+ev = json.load(open(w + "/eval.json"))
+assert ev["test"]["ctcvr"]["auc"] == fixed["test"]["ctcvr"]["auc"], (ev, fixed["test"])
+top1 = json.load(open(w + "/top1.json"))
+assert top1["num_connections"] == 2 and top1["derived_by"] == {"rule": "top_k", "k": 1}, top1
+ET.parse(w + "/top1.svg")
+PYEOF
+
+# Errors: one line, non-zero exit.
+if "$FUNNEL" -q search --config "$CFG" --cache "$W/cache" --out "$W/bad" --set model.name=esmm \
+    2>"$W/err"; then echo "search accepted esmm"; exit 1; fi
+grep -q "AutoHERI" "$W/err"
+if "$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/bad" --set model.name=esmm \
+    --init-from "$W/search/model.bundle" 2>"$W/err"; then echo "--init-from without --arch"; exit 1; fi
+echo '{"format": "funnel.autoheri.arch", "version": 7}' >"$W/bad.json"
+if "$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/bad" --set model.name=esmm \
+    --arch "$W/bad.json" 2>"$W/err"; then echo "bad arch accepted"; exit 1; fi
+grep -q "version" "$W/err"
+echo "ok"
