@@ -5,9 +5,9 @@
 #  2. generates a raw Ali-CCP two-file pair (200k impressions, exact public byte format), joins
 #     and converts it with the AITM preprocessing (18 fields, ids seen >= 11 times), and reads
 #     the statistics back from the cache;
-#  3. trains ESMM and the click-space DNN on the shipped Ali-CCP sample, evaluates the saved
-#     bundle and writes predictions. The sample has 100 training rows: this shows the pipeline
-#     end to end, its AUCs measure nothing (the simulator's presets will replace it).
+#  3. simulates 400k Ali-CCP-shaped impressions with known true probabilities (preset
+#     aliccp-like), trains ESMM and the click-space DNN on them, prints both next to the oracle
+#     (the best reachable), evaluates the saved bundle and writes predictions.
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,31 +34,34 @@ echo "=== raw Ali-CCP: funnel data convert --config examples/aliccp_raw.json (st
 echo
 echo "=== funnel data stats --cache $OUT/cache_aliccp_raw"
 "$FUNNEL" data stats --cache "$OUT/cache_aliccp_raw" | head -8
+echo
+echo "=== funnel simulate --preset aliccp-like --rows 400000 (known true probabilities)"
+"$FUNNEL" simulate --preset aliccp-like --rows 400000 --out "$OUT/sim" --set users=20000 \
+    --set items=60000
 for model in esmm dnn; do
   echo
-  echo "=== train $model on the shipped Ali-CCP sample (a smoke run: 100 rows)"
-  "$FUNNEL" -q train --config examples/aliccp_rechub.json --out "$OUT/run_$model" \
-      --cache "$OUT/cache_aliccp_rechub" --set model.name=$model \
-      --set 'model.towers=[200,80,20]' --set train.epochs=3 --set train.batch_size=32
+  echo "=== train $model on the simulated logs (towers [200,80,20], 2 epochs)"
+  "$FUNNEL" -q train --config "$OUT/sim/experiment.json" --cache "$OUT/sim/cache" \
+      --out "$OUT/run_$model" --set model.name=$model
 done
 echo
-echo "=== ESMM vs DNN on the sample's test split (AUC / NLL; 50 rows, 2 conversions: no conclusion)"
+echo "=== ESMM vs DNN vs the oracle on the simulated test split (one seed)"
 /usr/bin/python3 - "$OUT/run_esmm/metrics.json" "$OUT/run_dnn/metrics.json" <<'PYEOF'
 import json, sys
 runs = [json.load(open(p)) for p in sys.argv[1:]]
+rows = [(r["model"], r["test"]) for r in runs] + [("oracle", runs[0]["oracle"]["test"])]
 print(f"{'model':8s}" + "".join(f"{e + ' ' + m:>12s}" for e in ("ctr", "cvr", "ctcvr") for m in ("AUC", "NLL")))
-for r in runs:
-    t = r["test"]
+for name, t in rows:
     cells = [t[e][k] for e in ("ctr", "cvr", "ctcvr") for k in ("auc", "nll")]
-    print(f"{r['model']:8s}" + "".join(f"{c:12.4f}" if c is not None else f"{'n/a':>12s}" for c in cells))
+    print(f"{name:8s}" + "".join(f"{c:12.4f}" if c is not None else f"{'n/a':>12s}" for c in cells))
 PYEOF
 echo
-echo "=== funnel eval --bundle $OUT/run_esmm/model.bundle (test split, from the text)"
-"$FUNNEL" eval --bundle "$OUT/run_esmm/model.bundle" --config examples/aliccp_rechub.json
+echo "=== funnel eval --bundle $OUT/run_esmm/model.bundle (test split, read from the CSV)"
+"$FUNNEL" eval --bundle "$OUT/run_esmm/model.bundle" --config "$OUT/sim/experiment.json"
 echo
 echo "=== funnel predict (first rows of $OUT/predictions.csv)"
 "$FUNNEL" -q predict --bundle "$OUT/run_esmm/model.bundle" \
-    --input tests/data/real-samples/aliccp_rechub_test.csv --out "$OUT/predictions.csv" --id-column 205
+    --input "$OUT/sim/test.csv" --out "$OUT/predictions.csv" --id-column 205
 head -4 "$OUT/predictions.csv"
 echo
 echo "Caches, statistics, runs (metrics.json, model.bundle) and predictions are in $OUT/."
