@@ -17,6 +17,7 @@
 #include "model/bundle.h"
 #include "serve/predictor.h"
 #include "train/funnel_metrics.h"
+#include "train/oracle.h"
 
 namespace funnel::cli {
 namespace {
@@ -88,10 +89,14 @@ void add_score_commands(CLI::App& app) {
     read.keep_funnel_violations = cfg.keep_funnel_violations;
     train::FunnelPredictions p;
     const size_t E = bundle.funnel.events.size();
-    std::vector<std::vector<float>> log_p(E), labels(E);
+    std::vector<std::vector<float>> log_p(E), labels(E), truth(E);
+    // Simulated data: the oracle (true probabilities in the rows) next to the model.
+    const bool has_truth = bundle.layout.has_truth() && !cfg.schema.truth_columns.empty();
+    std::vector<float> truth_row(E);
     Stopwatch watch;
     serve::TextScoringOptions so;
     so.with_labels = true;
+    so.with_aux = has_truth;
     const uint64_t bad = serve::score_text(
         bundle, read, files, so,
         [&](const data::Batch& b, const serve::BatchScores& s, const std::vector<std::string>&) {
@@ -101,6 +106,10 @@ void add_score_commands(CLI::App& app) {
                               &b.labels[(ev + 1) * b.size]);
           }
           p.group.insert(p.group.end(), b.group.begin(), b.group.end());
+          for (size_t i = 0; has_truth && i < b.size; ++i) {
+            train::truth_log_p_row(bundle.layout, &b.aux[i * b.num_aux], truth_row.data());
+            for (size_t ev = 0; ev < E; ++ev) truth[ev].push_back(truth_row[ev]);
+          }
         });
     p.n = log_p[0].size();
     for (size_t ev = 0; ev < E; ++ev) {
@@ -112,7 +121,17 @@ void add_score_commands(CLI::App& app) {
     out["rows"] = p.n;
     out["bad_rows_skipped"] = bad;
     out["seconds"] = watch.seconds();
-    std::fputs(train::funnel_metrics_table({{args->split, out[args->split]}}).c_str(), stdout);
+    nlohmann::json table = {{args->split, out[args->split]}};
+    if (has_truth) {
+      train::FunnelPredictions oracle = p;
+      oracle.log_p.clear();
+      for (size_t ev = 0; ev < E; ++ev) {
+        oracle.log_p.insert(oracle.log_p.end(), truth[ev].begin(), truth[ev].end());
+      }
+      out["oracle"] = train::funnel_metrics(oracle, bundle.funnel.events, bundle.funnel.parents);
+      table[args->split + " (oracle)"] = out["oracle"];
+    }
+    std::fputs(train::funnel_metrics_table(table).c_str(), stdout);
     if (!args->json.empty()) write_text_file_atomic(args->json, out.dump(2) + "\n");
   });
 

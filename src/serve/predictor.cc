@@ -49,10 +49,10 @@ uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& c
                     const ScoreSink& sink) {
   data::DataConfig read_config = config;
   data::Schema& schema = read_config.schema;
-  // Auxiliary columns are never features: not required in the input. The id column, when
-  // asked for, is read as the only auxiliary column (the last slot) and dropped after.
+  // Auxiliary columns are never features: not required in the input unless asked for. The id
+  // column, when asked for, is read as the last auxiliary column (the last slot) and dropped.
   const bool has_id = !options.id_column.empty();
-  schema.aux_columns.clear();
+  if (!options.with_aux) schema.aux_columns.clear();
   int id_slot = -1;
   if (has_id) {
     schema.aux_columns.push_back(options.id_column);

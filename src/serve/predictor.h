@@ -36,6 +36,9 @@ struct TextScoringOptions {
   bool with_labels = false;
   /// Extra input column copied to the callback per row (e.g. a sample id); "" = none.
   std::string id_column;
+  /// Read the schema's auxiliary columns (e.g. the simulator's true probabilities) into
+  /// Batch::aux; they must then be in the input. Off: aux columns are not read.
+  bool with_aux = false;
 };
 
 /// Reads `files` with the bundle's schema and format (bad rows by `config.on_bad_row`),

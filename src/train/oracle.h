@@ -7,11 +7,22 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "data/cache.h"
 #include "train/funnel_metrics.h"
 
 namespace funnel::train {
+
+/// Entire-space log P(event) of the truth for row `i` of a table whose rows have `A` aux values
+/// (`aux + i * A`), event by event into out[e] (parents precede children).
+inline void truth_log_p_row(const data::Layout& layout, const float* aux_row, float* out) {
+  for (size_t e = 0; e < layout.num_events(); ++e) {
+    const int parent = layout.event_parent[e];
+    const double cond = std::log(static_cast<double>(aux_row[layout.truth_aux[e]]));
+    out[e] = static_cast<float>(cond + (parent < 0 ? 0.0 : out[parent]));
+  }
+}
 
 /// FunnelPredictions of `split` whose log P(event) are the true entire-space probabilities:
 /// the product of the true P(e | parent) along e's chain. std::nullopt when some event has no
@@ -28,14 +39,12 @@ inline std::optional<FunnelPredictions> truth_predictions(const data::Cache& cac
   p.labels.resize(E * n);
   const float* aux = split.aux();
   const uint8_t* labels = split.labels();
-  for (size_t e = 0; e < E; ++e) {
-    const size_t a = static_cast<size_t>(layout.truth_aux[e]);
-    const int parent = layout.event_parent[e];
-    for (size_t i = 0; i < n; ++i) {
-      // Entire space: log P(e) = log P(e | parent) + log P(parent); parents precede children.
-      const double cond = std::log(static_cast<double>(aux[i * A + a]));
-      const float base = parent < 0 ? 0.0f : p.log_p[static_cast<size_t>(parent) * n + i];
-      p.log_p[e * n + i] = static_cast<float>(cond + base);
+  std::vector<float> row(E);
+  for (size_t i = 0; i < n; ++i) {
+    // Entire space: log P(e) = log P(e | parent) + log P(parent).
+    truth_log_p_row(layout, aux + i * A, row.data());
+    for (size_t e = 0; e < E; ++e) {
+      p.log_p[e * n + i] = row[e];
       p.labels[e * n + i] = labels[i * E + e];
     }
   }

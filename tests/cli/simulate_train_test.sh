@@ -22,4 +22,14 @@ for entry, floor in (("ctr", 0.6), ("cvr", 0.55), ("ctcvr", 0.6)):
     assert model < oracle + 0.01, (entry, model, oracle)
     assert m["test"][entry]["nll"] > m["oracle"]["test"][entry]["nll"] - 0.002, entry
 PYEOF
+# funnel eval reads the truth columns from the CSV: the same model and oracle metrics.
+"$FUNNEL" -q eval --bundle "$W/run/model.bundle" --config "$W/sim/experiment.json" \
+    --json "$W/eval.json" >/dev/null
+/usr/bin/python3 - "$W/run/metrics.json" "$W/eval.json" <<'PYEOF'
+import json, sys
+m, e = (json.load(open(p)) for p in sys.argv[1:])
+for entry in ("ctr", "cvr", "ctcvr"):
+    assert abs(e["test"][entry]["auc"] - m["test"][entry]["auc"]) < 1e-6, entry
+    assert abs(e["oracle"][entry]["auc"] - m["oracle"]["test"][entry]["auc"]) < 1e-6, entry
+PYEOF
 echo ok
