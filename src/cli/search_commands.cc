@@ -24,6 +24,7 @@
 #include "model/bundle.h"
 #include "model/feature_embedding.h"
 #include "train/arch_plot.h"
+#include "train/evolution.h"
 #include "train/search.h"
 #include "train/trainer.h"
 
@@ -36,6 +37,8 @@ struct SearchArgs {
   std::string cache;
   std::vector<std::string> overrides;
   bool no_bundle = false;
+  /// "bilevel" (the paper's one-shot search) or "evolution" (Table 3's evolutionary variant).
+  std::string method = "bilevel";
 };
 
 struct ArchArgs {
@@ -45,15 +48,102 @@ struct ArchArgs {
   int top_k = 0;
 };
 
-void run_search(const SearchArgs& args) {
-  const config::Experiment e = config::load_experiment(args.config, args.overrides);
-  FUNNEL_CHECK(e.root.contains("data"), args.config << ": no \"data\" section");
+void check_sections(const config::Experiment& e, const std::string& config) {
+  FUNNEL_CHECK(e.root.contains("data"), config << ": no \"data\" section");
   for (auto it = e.root.begin(); it != e.root.end(); ++it) {
     const std::string k = it.key();
-    FUNNEL_CHECK(k == "data" || k == "model" || k == "train" || k == "embedding" || k == "search",
-                 args.config << ": unknown section '" << k
-                             << "' (known: data, model, embedding, train, search)");
+    FUNNEL_CHECK(k == "data" || k == "model" || k == "train" || k == "embedding" ||
+                     k == "search" || k == "evolution",
+                 config << ": unknown section '" << k
+                        << "' (known: data, model, embedding, train, search, evolution)");
   }
+}
+
+// Table 3's evolutionary variant: regularised evolution over binary masks, each trained from
+// scratch for evolution.steps_per_candidate steps, fitness = validation CVR AUC.
+void run_evolution(const SearchArgs& args) {
+  const config::Experiment e = config::load_experiment(args.config, args.overrides);
+  check_sections(e, args.config);
+  nlohmann::json model_json = e.root.contains("model") ? e.root.at("model") : nlohmann::json::object();
+  FUNNEL_CHECK(model_json.is_object(), "model: expected an object");
+  const std::string name = model_json.value("name", std::string("autoheri"));
+  FUNNEL_CHECK(name == "autoheri",
+               "funnel search searches AutoHERI's connections; model.name is '" << name << "'");
+  model_json.erase("name");
+  // The search-mode keys mean nothing for fixed masks.
+  for (const char* k : {"alpha", "alpha_init", "entropy_weight", "arch"}) model_json.erase(k);
+  make_dirs(args.out);
+  const std::string cache_dir = args.cache.empty() ? join_path(args.out, "cache") : args.cache;
+  if (!path_exists(join_path(cache_dir, "meta.json"))) {
+    log_info("converting the data into " + cache_dir);
+    data::ConvertOptions co;
+    co.progress = log_level() <= LogLevel::kInfo;
+    data::convert_to_cache(data::parse_data_config(e.root.at("data"), e.base_dir), cache_dir, co);
+  }
+  const data::Cache cache(cache_dir);
+  FUNNEL_CHECK(cache.has_split("train"), cache_dir << ": no train split");
+  FUNNEL_CHECK(cache.has_split("validation"),
+               cache_dir << ": no validation split (the evolution's fitness is validation CVR AUC)");
+  const train::TrainerOptions topt =
+      train::parse_trainer_options(e.root.contains("train") ? e.root.at("train") : nlohmann::json());
+  const train::EvolutionOptions eopt = train::parse_evolution_options(
+      e.root.contains("evolution") ? e.root.at("evolution") : nlohmann::json(), topt);
+  const nlohmann::json embedding_json =
+      e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json();
+  const model::FeatureEmbeddingOptions embedding_options =
+      model::parse_feature_embedding_options(embedding_json, topt.seed);
+  const model::FunnelSpec funnel = model::FunnelSpec::from_layout(cache.layout());
+  const model::AutoHeriOptions mo = model::AutoHeriOptions::from_json(model_json);
+  model::AutoHeriArch templ;
+  templ.events = funnel.events;
+  templ.parents = funnel.parents;
+  templ.towers = mo.towers;
+  templ.scheme = mo.scheme;
+  templ.skip = mo.skip;
+  templ.edges = model::candidate_edges(funnel, mo.scheme, mo.skip);
+
+  Stopwatch watch;
+  train::RegularizedEvolution evo(
+      templ, eopt,
+      train::make_training_fitness(cache, model_json, embedding_options, eopt, "train",
+                                   "validation"));
+  const train::EvolutionResult r = evo.run(join_path(args.out, "evolution.jsonl"));
+
+  const std::string arch_file = join_path(args.out, "arch.json");
+  r.best.arch.save(arch_file);
+  write_text_file_atomic(join_path(args.out, "arch.svg"), train::arch_to_svg(r.best.arch));
+  nlohmann::json metrics;
+  metrics["model"] = name;
+  metrics["method"] = "evolution";
+  metrics["arch"] = {{"file", "arch.json"},
+                     {"num_connections", r.best.arch.num_connections()},
+                     {"mask", train::mask_string(r.best.arch)},
+                     {"candidate_id", r.best.id}};
+  metrics["validation"] = r.best.detail.value("validation", nlohmann::json());
+  metrics["timing"] = {{"search_seconds", r.search_seconds},
+                       {"total_seconds", watch.seconds()},
+                       {"candidates_trained", r.candidates_trained},
+                       {"steps_per_candidate", eopt.train.max_steps}};
+  metrics["config"] = e.root;
+  write_text_file_atomic(join_path(args.out, "metrics.json"), metrics.dump(2) + "\n");
+  std::printf("evolution: %lld candidates trained in %.1f s; best validation cvr.auc %.6f with "
+              "%zu connections (mask %s)\n",
+              static_cast<long long>(r.candidates_trained), r.search_seconds, r.best.fitness,
+              r.best.arch.num_connections(), train::mask_string(r.best.arch).c_str());
+  std::printf("architecture in %s (heatmap: %s), fitness history in %s\n", arch_file.c_str(),
+              join_path(args.out, "arch.svg").c_str(),
+              join_path(args.out, "evolution.jsonl").c_str());
+  std::printf("retrain: funnel train --config %s --arch %s --out RUN_DIR\n", args.config.c_str(),
+              arch_file.c_str());
+}
+
+void run_search(const SearchArgs& args) {
+  if (args.method == "evolution") {
+    run_evolution(args);
+    return;
+  }
+  const config::Experiment e = config::load_experiment(args.config, args.overrides);
+  check_sections(e, args.config);
   nlohmann::json model_json = e.root.contains("model") ? e.root.at("model") : nlohmann::json::object();
   FUNNEL_CHECK(model_json.is_object(), "model: expected an object");
   const std::string name = model_json.value("name", std::string("autoheri"));
@@ -182,6 +272,11 @@ void add_search_commands(CLI::App& app) {
                      "(default: RUN_DIR/cache)");
   search->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   search->add_flag("--no-bundle", args->no_bundle, "Do not write RUN_DIR/model.bundle");
+  search
+      ->add_option("--method", args->method,
+                   "bilevel (one-shot, alpha) or evolution (regularised evolution over masks; "
+                   "the config's \"evolution\" section)")
+      ->check(CLI::IsMember({"bilevel", "evolution"}));
   search->callback([args] { run_search(*args); });
 
   auto* arch = app.add_subcommand("arch", "AutoHERI architecture files");
