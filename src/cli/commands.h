@@ -8,6 +8,7 @@ namespace funnel::cli {
 
 void add_data_commands(CLI::App& app);
 void add_train_commands(CLI::App& app);
+void add_compare_commands(CLI::App& app);
 void add_score_commands(CLI::App& app);
 void add_search_commands(CLI::App& app);
 void add_sim_commands(CLI::App& app);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   });
   funnel::cli::add_data_commands(app);
   funnel::cli::add_train_commands(app);
+  funnel::cli::add_compare_commands(app);
   funnel::cli::add_score_commands(app);
   funnel::cli::add_search_commands(app);
   funnel::cli::add_sim_commands(app);

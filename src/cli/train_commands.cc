@@ -8,21 +8,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/arch_options.h"
 #include "cli/commands.h"
+#include "cli/run_training.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json_fields.h"
 #include "core/log.h"
-#include "core/stopwatch.h"
 #include "data/cache.h"
-#include "data/converter.h"
 #include "data/schema.h"
 #include "model/bundle.h"
 #include "model/feature_embedding.h"
 #include "model/model.h"
-#include "train/oracle.h"
 #include "train/trainer.h"
 
 namespace funnel::cli {
@@ -34,8 +31,6 @@ struct TrainArgs {
   std::string cache;
   std::vector<std::string> overrides;
   bool resume = false;
-  std::string arch;
-  std::string init_from;
 };
 
 }  // namespace
@@ -51,25 +46,15 @@ void add_train_commands(CLI::App& app) {
                     "(default: RUN_DIR/cache)");
   train->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   train->add_flag("--resume", args->resume, "Continue from RUN_DIR/checkpoint/last");
-  auto* arch = train->add_option("--arch", args->arch,
-                    "AutoHERI: train this architecture (arch.json of funnel search) with fixed "
-                    "binary connections")
-      ->check(CLI::ExistingFile);
-  train->add_option("--init-from", args->init_from,
-                    "With --arch: start from the searched weights of this funnel search "
-                    "model.bundle instead of from scratch")
-      ->check(CLI::ExistingFile)
-      ->needs(arch);
   train->callback([args] {
     const config::Experiment e = config::load_experiment(args->config, args->overrides);
     FUNNEL_CHECK(e.root.contains("data"), args->config << ": no \"data\" section");
     FUNNEL_CHECK(e.root.contains("model"), args->config << ": no \"model\" section");
     for (auto it = e.root.begin(); it != e.root.end(); ++it) {
       const std::string k = it.key();
-      // "search" belongs to funnel search; allowed so one config serves search and retraining.
-      FUNNEL_CHECK(k == "data" || k == "model" || k == "train" || k == "embedding" || k == "search",
+      FUNNEL_CHECK(k == "data" || k == "model" || k == "train" || k == "embedding",
                    args->config << ": unknown section '" << k
-                                << "' (known: data, model, embedding, train, search)");
+                                << "' (known: data, model, embedding, train)");
     }
     make_dirs(args->out);
     if (!args->resume) {
@@ -78,29 +63,15 @@ void add_train_commands(CLI::App& app) {
       remove_all(join_path(args->out, "checkpoint"));
     }
     const std::string cache_dir = args->cache.empty() ? join_path(args->out, "cache") : args->cache;
-    if (!path_exists(join_path(cache_dir, "meta.json"))) {
-      log_info("converting the data into " + cache_dir);
-      data::ConvertOptions co;
-      co.progress = log_level() <= LogLevel::kInfo;
-      data::convert_to_cache(data::parse_data_config(e.root.at("data"), e.base_dir), cache_dir, co);
-    }
+    ensure_cache(e.root.at("data"), e.base_dir, cache_dir);
     const data::Cache cache(cache_dir);
-    const train::TrainerOptions topt =
-        train::parse_trainer_options(e.root.contains("train") ? e.root.at("train") : nlohmann::json());
+    const train::TrainerOptions topt = trainer_options_of(e.root);
     nlohmann::json model_json = e.root.at("model");
     FUNNEL_CHECK(model_json.is_object() && model_json.contains("name"),
                  "model: expected {\"name\": ..., options}");
-    std::string name = model_json.at("name").get<std::string>();
+    const std::string name = model_json.at("name").get<std::string>();
     model_json.erase("name");
-    if (!args->arch.empty()) apply_arch_file(args->arch, name, model_json);
-    torch::manual_seed(topt.seed);
-    auto embedding = std::make_shared<model::FeatureEmbedding>(
-        cache.layout(), cache.vocab_sizes(),
-        model::parse_feature_embedding_options(
-            e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json(), topt.seed));
-    const model::FunnelSpec funnel{cache.layout().events, cache.layout().event_parent};
-    auto net = model::make_model(name, funnel, embedding->input_dim(), model_json);
-    if (!args->init_from.empty()) init_from_searched_bundle(args->init_from, *net, *embedding);
+    auto [embedding, net] = build_run_model(cache, e.root, name, model_json, topt.seed);
     train::TrainerOptions run_opt = topt;
     run_opt.progress = log_level() <= LogLevel::kInfo;
     train::Trainer trainer(cache, net, embedding, run_opt);
@@ -111,28 +82,9 @@ void add_train_commands(CLI::App& app) {
       log_info("resuming " + args->out + " after epoch " + std::to_string(done) + " of " +
                std::to_string(topt.epochs));
     }
-    const std::string val = cache.has_split("validation") ? "validation" : "";
-    FUNNEL_CHECK(cache.has_split("train"), cache_dir << ": no train split");
-    Stopwatch watch;
-    const train::TrainResult r = trainer.fit("train", val, args->out);
-    nlohmann::json metrics;
-    metrics["model"] = name;
-    if (!val.empty()) metrics["validation"] = r.best_validation;
-    if (cache.has_split("test")) metrics["test"] = trainer.evaluate("test");
-    metrics["timing"] = {{"train_seconds", r.train_seconds},
-                         {"total_seconds", watch.seconds()},
-                         {"steps", r.steps},
-                         {"samples", r.samples},
-                         {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
+    train::TrainResult r;
+    nlohmann::json metrics = fit_and_evaluate(cache, trainer, name, args->out, &r);
     if (!resumed.is_null()) metrics["resumed"] = resumed;
-    // Simulated data: the oracle (true probabilities) on the same splits, the best reachable.
-    for (const char* split : {"validation", "test"}) {
-      if (!metrics.contains(split) || !cache.layout().has_truth()) continue;
-      if (const auto truth = train::truth_predictions(cache, split)) {
-        metrics["oracle"][split] =
-            train::funnel_metrics(*truth, cache.layout().events, cache.layout().event_parent);
-      }
-    }
     metrics["config"] = e.root;
     write_text_file_atomic(join_path(args->out, "metrics.json"), metrics.dump(2) + "\n");
     // The bundle: the best state with everything needed to score raw input.
