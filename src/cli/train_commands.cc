@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/arch_options.h"
 #include "cli/commands.h"
 #include "cli/run_training.h"
 #include "config/experiment.h"
@@ -31,6 +32,8 @@ struct TrainArgs {
   std::string cache;
   std::vector<std::string> overrides;
   bool resume = false;
+  std::string arch;
+  std::string init_from;
 };
 
 }  // namespace
@@ -46,15 +49,25 @@ void add_train_commands(CLI::App& app) {
                     "(default: RUN_DIR/cache)");
   train->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   train->add_flag("--resume", args->resume, "Continue from RUN_DIR/checkpoint/last");
+  auto* arch = train->add_option("--arch", args->arch,
+                    "AutoHERI: train this architecture (arch.json of funnel search) with fixed "
+                    "binary connections")
+      ->check(CLI::ExistingFile);
+  train->add_option("--init-from", args->init_from,
+                    "With --arch: start from the searched weights of this funnel search "
+                    "model.bundle instead of from scratch")
+      ->check(CLI::ExistingFile)
+      ->needs(arch);
   train->callback([args] {
     const config::Experiment e = config::load_experiment(args->config, args->overrides);
     FUNNEL_CHECK(e.root.contains("data"), args->config << ": no \"data\" section");
     FUNNEL_CHECK(e.root.contains("model"), args->config << ": no \"model\" section");
     for (auto it = e.root.begin(); it != e.root.end(); ++it) {
       const std::string k = it.key();
-      FUNNEL_CHECK(k == "data" || k == "model" || k == "train" || k == "embedding",
+      // "search" belongs to funnel search; allowed so one config serves search and retraining.
+      FUNNEL_CHECK(k == "data" || k == "model" || k == "train" || k == "embedding" || k == "search",
                    args->config << ": unknown section '" << k
-                                << "' (known: data, model, embedding, train)");
+                                << "' (known: data, model, embedding, train, search)");
     }
     make_dirs(args->out);
     if (!args->resume) {
@@ -69,9 +82,11 @@ void add_train_commands(CLI::App& app) {
     nlohmann::json model_json = e.root.at("model");
     FUNNEL_CHECK(model_json.is_object() && model_json.contains("name"),
                  "model: expected {\"name\": ..., options}");
-    const std::string name = model_json.at("name").get<std::string>();
+    std::string name = model_json.at("name").get<std::string>();
     model_json.erase("name");
+    if (!args->arch.empty()) apply_arch_file(args->arch, name, model_json);
     auto [embedding, net] = build_run_model(cache, e.root, name, model_json, topt.seed);
+    if (!args->init_from.empty()) init_from_searched_bundle(args->init_from, *net, *embedding);
     train::TrainerOptions run_opt = topt;
     run_opt.progress = log_level() <= LogLevel::kInfo;
     train::Trainer trainer(cache, net, embedding, run_opt);
