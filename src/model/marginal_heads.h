@@ -7,11 +7,14 @@
 //
 //   log P(e | parent) = min(log yhat_e - log P(parent), 0)           (value)
 //
-// with the gradient of log yhat_e - log P(parent) (straight-through), so that the entire-space
-// loss, which forms log P(e) = log P(parent) + log P(e | parent), has exactly the gradient of
-// the head's own cross-entropy xent(yhat_e, y_e) (AITM's and DBMTL's per-task losses) while
-// every reported probability stays a probability. Where yhat_e > P(parent) the reported P(e)
-// is P(parent); AITM's calibrator (aitm.h) penalises exactly those rows.
+// with the gradient of log yhat_e - log P(parent) (straight-through), so that log P(e) =
+// log P(parent) + log P(e | parent) has the gradient of log yhat_e while every reported
+// probability stays a probability. Where yhat_e > P(parent) the reported P(e) is P(parent);
+// AITM's calibrator (aitm.h) penalises exactly those rows.
+// Training does not go through the capped value: FunnelOutput::event_losses gives every
+// non-root head its own cross-entropy xent(yhat_e, y_e) (AITM's and DBMTL's per-task losses).
+// Through the generic entire-space term, a capped row with y_e = 0 would push yhat_e down with
+// P(parent) / (1 - P(parent)) (1 - yhat_e) instead of yhat_e.
 
 #include <torch/types.h>
 

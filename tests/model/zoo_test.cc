@@ -151,7 +151,8 @@ TEST(ZooTest, OutputsAreProbabilitiesAndFunnelOrdered) {
       ASSERT_EQ(out.num_events(), funnel.num_events()) << name;
       ASSERT_EQ(out.cond_log_q.size(), funnel.num_events());
       EXPECT_EQ(out.aux_loss.defined(), name == "aitm") << name;
-      EXPECT_EQ(static_cast<bool>(out.event_losses), name == "multi_dr" || name == "dnn_os");
+      EXPECT_EQ(static_cast<bool>(out.event_losses), name == "multi_dr" || name == "dnn_os" ||
+                                                       name == "aitm" || name == "dbmtl");
       for (size_t e = 0; e < out.num_events(); ++e) {
         EXPECT_EQ(out.cond_log_p[e].sizes(), (std::vector<int64_t>{33})) << name;
         const torch::Tensor p = out.cond_log_p[e].exp();

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "model/funnel_output.h"
+#include "model/marginal_heads.h"
 #include "model/model.h"
 #include "model/multi_dr.h"
 #include "train/funnel_loss.h"
@@ -73,6 +74,24 @@ TEST(ZooLossTest, MultiDrTotalIsCtrXentPlusWeightedDrTerms) {
       out.cond_log_p[1], out.cond_log_q[1], y[1], y[0], out.cond_log_p[0].exp(),
       torch::softplus(dr->imputation(1)(x)), 0.01);
   EXPECT_NEAR(v.total.item<double>(), (ctr + 5.0 * (l.dr + l.imputation)).item<double>(), 1e-5);
+}
+
+TEST(ZooLossTest, MarginalHeadsAreTrainedByTheirOwnCrossEntropy) {
+  // AITM / DBMTL: each head's gradient is xent(sigmoid(z_e), y_e)'s, sigmoid(z_e) - y_e, also
+  // on rows where the reported P(e) is capped at P(parent) (z1 > z0 in rows 0, 1, 3) and the
+  // label is negative (the row a capped generic term trained ~P(parent)/yhat too weakly).
+  const torch::Tensor z0 = torch::tensor({-3.0, -1.0, 2.0, -2.5}, torch::kFloat64).requires_grad_();
+  const torch::Tensor z1 = torch::tensor({0.0, 1.0, -4.0, -2.0}, torch::kFloat64).requires_grad_();
+  const torch::Tensor y = torch::tensor({0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0}).reshape({2, 4});
+  const FunnelOutput out = model::output_from_marginal_logits({z0, z1}, {-1, 0});
+  const FunnelLoss loss(two_events(), FunnelLossOptions{{1.0, 5.0}, false});
+  loss.compute(out, y, TrainingSpace::kEntireSpace).total.backward();
+  for (int64_t b = 0; b < 4; ++b) {
+    const double s0 = 1 / (1 + std::exp(-z0[b].item<double>()));
+    const double s1 = 1 / (1 + std::exp(-z1[b].item<double>()));
+    EXPECT_NEAR(z0.grad()[b].item<double>(), (s0 - y[0][b].item<double>()) / 4, 1e-12) << b;
+    EXPECT_NEAR(z1.grad()[b].item<double>(), 5.0 * (s1 - y[1][b].item<double>()) / 4, 1e-12) << b;
+  }
 }
 
 /// Entire-space loss of `name` over 60 Adam steps on a separable problem.
