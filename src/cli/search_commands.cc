@@ -12,6 +12,7 @@
 
 #include "cli/arch_options.h"
 #include "cli/commands.h"
+#include "cli/run_training.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -59,33 +60,47 @@ void check_sections(const config::Experiment& e, const std::string& config) {
   }
 }
 
+/// What both search methods start from: the experiment (sections checked), the AutoHERI model
+/// options (the "model" section without "name"), the output folder and the cache (converted
+/// into OUT/cache unless --cache names one).
+struct SearchInputs {
+  config::Experiment experiment;
+  nlohmann::json model_json;
+  std::string name;
+  std::string cache_dir;
+};
+
+SearchInputs open_search_inputs(const SearchArgs& args) {
+  SearchInputs in{config::load_experiment(args.config, args.overrides), {}, {}, {}};
+  const config::Experiment& e = in.experiment;
+  check_sections(e, args.config);
+  in.model_json = e.root.contains("model") ? e.root.at("model") : nlohmann::json::object();
+  FUNNEL_CHECK(in.model_json.is_object(), "model: expected an object");
+  in.name = in.model_json.value("name", std::string("autoheri"));
+  FUNNEL_CHECK(in.name == "autoheri",
+               "funnel search searches AutoHERI's connections; model.name is '" << in.name << "'");
+  in.model_json.erase("name");
+  make_dirs(args.out);
+  in.cache_dir = args.cache.empty() ? join_path(args.out, "cache") : args.cache;
+  ensure_cache(e.root.at("data"), e.base_dir, in.cache_dir);
+  return in;
+}
+
 // Table 3's evolutionary variant: regularised evolution over binary masks, each trained from
 // scratch for evolution.steps_per_candidate steps, fitness = validation CVR AUC.
 void run_evolution(const SearchArgs& args) {
-  const config::Experiment e = config::load_experiment(args.config, args.overrides);
-  check_sections(e, args.config);
-  nlohmann::json model_json = e.root.contains("model") ? e.root.at("model") : nlohmann::json::object();
-  FUNNEL_CHECK(model_json.is_object(), "model: expected an object");
-  const std::string name = model_json.value("name", std::string("autoheri"));
-  FUNNEL_CHECK(name == "autoheri",
-               "funnel search searches AutoHERI's connections; model.name is '" << name << "'");
-  model_json.erase("name");
+  SearchInputs in = open_search_inputs(args);
+  const config::Experiment& e = in.experiment;
+  nlohmann::json& model_json = in.model_json;
+  const std::string& name = in.name;
+  const std::string& cache_dir = in.cache_dir;
   // The search-mode keys mean nothing for fixed masks.
   for (const char* k : {"alpha", "alpha_init", "entropy_weight", "arch"}) model_json.erase(k);
-  make_dirs(args.out);
-  const std::string cache_dir = args.cache.empty() ? join_path(args.out, "cache") : args.cache;
-  if (!path_exists(join_path(cache_dir, "meta.json"))) {
-    log_info("converting the data into " + cache_dir);
-    data::ConvertOptions co;
-    co.progress = log_level() <= LogLevel::kInfo;
-    data::convert_to_cache(data::parse_data_config(e.root.at("data"), e.base_dir), cache_dir, co);
-  }
   const data::Cache cache(cache_dir);
   FUNNEL_CHECK(cache.has_split("train"), cache_dir << ": no train split");
   FUNNEL_CHECK(cache.has_split("validation"),
                cache_dir << ": no validation split (the evolution's fitness is validation CVR AUC)");
-  const train::TrainerOptions topt =
-      train::parse_trainer_options(e.root.contains("train") ? e.root.at("train") : nlohmann::json());
+  const train::TrainerOptions topt = trainer_options_of(e.root);
   const train::EvolutionOptions eopt = train::parse_evolution_options(
       e.root.contains("evolution") ? e.root.at("evolution") : nlohmann::json(), topt);
   const nlohmann::json embedding_json =
@@ -142,26 +157,14 @@ void run_search(const SearchArgs& args) {
     run_evolution(args);
     return;
   }
-  const config::Experiment e = config::load_experiment(args.config, args.overrides);
-  check_sections(e, args.config);
-  nlohmann::json model_json = e.root.contains("model") ? e.root.at("model") : nlohmann::json::object();
-  FUNNEL_CHECK(model_json.is_object(), "model: expected an object");
-  const std::string name = model_json.value("name", std::string("autoheri"));
-  FUNNEL_CHECK(name == "autoheri",
-               "funnel search searches AutoHERI's connections; model.name is '" << name << "'");
-  model_json.erase("name");
-  make_dirs(args.out);
-  const std::string cache_dir = args.cache.empty() ? join_path(args.out, "cache") : args.cache;
-  if (!path_exists(join_path(cache_dir, "meta.json"))) {
-    log_info("converting the data into " + cache_dir);
-    data::ConvertOptions co;
-    co.progress = log_level() <= LogLevel::kInfo;
-    data::convert_to_cache(data::parse_data_config(e.root.at("data"), e.base_dir), cache_dir, co);
-  }
+  SearchInputs in = open_search_inputs(args);
+  const config::Experiment& e = in.experiment;
+  nlohmann::json& model_json = in.model_json;
+  const std::string& name = in.name;
+  const std::string& cache_dir = in.cache_dir;
   const data::Cache cache(cache_dir);
   FUNNEL_CHECK(cache.has_split("train"), cache_dir << ": no train split");
-  const train::TrainerOptions topt =
-      train::parse_trainer_options(e.root.contains("train") ? e.root.at("train") : nlohmann::json());
+  const train::TrainerOptions topt = trainer_options_of(e.root);
   train::SearchOptions sopt = train::parse_search_options(
       e.root.contains("search") ? e.root.at("search") : nlohmann::json(), topt);
   sopt.train.progress = log_level() <= LogLevel::kInfo;
