@@ -293,6 +293,17 @@ std::vector<float> normals(size_t n, double scale, Rng& rng) {
   return v;
 }
 
+/// [rows x cols] -> [cols x rows].
+std::vector<float> transposed(const std::vector<float>& m, int rows, int cols) {
+  std::vector<float> t(m.size());
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      t[static_cast<size_t>(c) * rows + r] = m[static_cast<size_t>(r) * cols + c];
+    }
+  }
+  return t;
+}
+
 inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 /// The hidden nonlinearity of the truth: a saturating odd function, tanh's Pade (3,2)
@@ -300,10 +311,41 @@ inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 /// It defines the truth, so its distance from tanh (< 0.03) does not matter; it is ~5x faster
 /// than tanhf, which dominated generation.
 inline float soft_tanh(float x) {
-  if (x >= 3.0f) return 1.0f;
-  if (x <= -3.0f) return -1.0f;
   const float x2 = x * x;
-  return x * (27.0f + x2) / (27.0f + 9.0f * x2);
+  const float y = x * (27.0f + x2) / (27.0f + 9.0f * x2);
+  // Selects rather than early returns, so that loops over hidden units vectorise.
+  return x >= 3.0f ? 1.0f : (x <= -3.0f ? -1.0f : y);
+}
+
+/// h = tanh~(W f + share U hp) for 16 hidden units (the default `hidden`), with Wt, Ut the
+/// transposed weights (hp = nullptr at the root). Vectorised across the units: each unit's sums
+/// still add their terms in the order k = 0, 1, ..., with a separate multiply and add (this
+/// file is compiled with -ffp-contract=off), so the values are those of plain scalar dot
+/// products, bit for bit, on every target. A chain of dependent adds per unit was the
+/// generator's bottleneck; the AVX-512 clone does a whole layer in one register.
+__attribute__((target_clones("avx512f", "default"))) void hidden16(
+    const float* Wt, const float* Ut, const float* f, int F, const float* hp, float sh,
+    float* h) {
+  using F16 = float __attribute__((vector_size(64)));
+  F16 acc = {}, w;
+  for (int k = 0; k < F; ++k) {
+    std::memcpy(&w, Wt + 16 * k, sizeof w);
+    acc += w * (F16{} + f[k]);
+  }
+  if (hp != nullptr) {
+    F16 t = {};
+    for (int k = 0; k < 16; ++k) {
+      std::memcpy(&w, Ut + 16 * k, sizeof w);
+      t += w * (F16{} + hp[k]);
+    }
+    acc += (F16{} + sh) * t;
+  }
+  // soft_tanh, lane by lane.
+  const F16 x2 = acc * acc;
+  const F16 y = acc * (27.0f + x2) / (27.0f + 9.0f * x2);
+  const F16 one = F16{} + 1.0f;
+  const F16 out = acc >= 3.0f ? one : (acc <= -3.0f ? -one : y);
+  std::memcpy(h, &out, sizeof out);
 }
 
 /// One funnel stage of the truth: a hidden layer on the features (and on the parent stage's
@@ -311,7 +353,7 @@ inline float soft_tanh(float x) {
 struct Stage {
   int parent = -1;             ///< parent stage (its h feeds this one)
   bool given_parent_no = false;  ///< conditioned on the parent NOT happening (ESM2 OAction)
-  std::vector<float> W, U, v;  ///< [H x F], [H x H], [H]
+  std::vector<float> Wt, Ut, v;  ///< W [H x F], U [H x H] transposed ([F x H], [H x H]); [H]
   double z_mean = 0;  ///< mean of v . h over impressions (subtracted: z has mean 0, sd 1)
   double bias = 0;
   double target = 0;
@@ -349,25 +391,40 @@ struct Simulator::Impl {
 
   /// z_k = v_k . tanh(W_k f + share U_k h_parent) for every stage.
   void stage_scores(Eval& e, double share) const {
+    const float sh = static_cast<float>(share);
     for (size_t s = 0; s < stages.size(); ++s) {
       const Stage& st = stages[s];
-      double z = 0;
-      for (int j = 0; j < H; ++j) {
-        const float* w = &st.W[static_cast<size_t>(j) * F];
-        float acc = 0;
-        for (int k = 0; k < F; ++k) acc += w[k] * e.f[k];
-        if (st.parent >= 0) {
-          const float* u = &st.U[static_cast<size_t>(j) * H];
-          const float* hp = e.h[st.parent];
-          float t = 0;
-          for (int k = 0; k < H; ++k) t += u[k] * hp[k];
-          acc += static_cast<float>(share) * t;
-        }
-        e.h[s][j] = soft_tanh(acc);
-        z += st.v[j] * e.h[s][j];
+      const float* hp = st.parent >= 0 ? e.h[st.parent] : nullptr;
+      if (H == 16) {
+        hidden16(st.Wt.data(), st.Ut.data(), e.f, F, hp, sh, e.h[s]);
+      } else {
+        hidden_layer(st, e.f, hp, sh, e.h[s]);
       }
+      double z = 0;
+      for (int j = 0; j < H; ++j) z += st.v[j] * e.h[s][j];
       e.z[s] = z - st.z_mean;
     }
+  }
+
+  /// hidden16() for any width: the same sums in the same order, vectorised by the compiler.
+  void hidden_layer(const Stage& st, const float* f, const float* hp, float sh, float* h) const {
+    float acc[64], t[64];
+    for (int j = 0; j < H; ++j) acc[j] = 0.0f;
+    for (int k = 0; k < F; ++k) {
+      const float fk = f[k];
+      const float* w = &st.Wt[static_cast<size_t>(k) * H];
+      for (int j = 0; j < H; ++j) acc[j] += w[j] * fk;
+    }
+    if (hp != nullptr) {
+      for (int j = 0; j < H; ++j) t[j] = 0.0f;
+      for (int k = 0; k < H; ++k) {
+        const float hk = hp[k];
+        const float* u = &st.Ut[static_cast<size_t>(k) * H];
+        for (int j = 0; j < H; ++j) t[j] += u[j] * hk;
+      }
+      for (int j = 0; j < H; ++j) acc[j] += sh * t[j];
+    }
+    for (int j = 0; j < H; ++j) h[j] = soft_tanh(acc[j]);
   }
 };
 
@@ -485,8 +542,12 @@ Simulator::Simulator(const SimConfig& config)
   m.stages = make_stages(c);
   const int H = m.H, F = m.F;
   for (Stage& st : m.stages) {
-    st.W = normals(static_cast<size_t>(H) * F, c.nonlinearity / std::sqrt(static_cast<double>(F)), truth);
-    st.U = normals(static_cast<size_t>(H) * H, 1.5 / std::sqrt(static_cast<double>(H)), truth);
+    const std::vector<float> W = normals(static_cast<size_t>(H) * F,
+                                         c.nonlinearity / std::sqrt(static_cast<double>(F)), truth);
+    const std::vector<float> U =
+        normals(static_cast<size_t>(H) * H, 1.5 / std::sqrt(static_cast<double>(H)), truth);
+    st.Wt = transposed(W, H, F);
+    st.Ut = transposed(U, H, H);
     st.v = normals(H, 1.0, truth);
   }
   // Normalise each readout so that z_k has unit standard deviation over impressions: `signal`
@@ -571,14 +632,52 @@ Simulator::Simulator(const SimConfig& config)
     for (size_t s = 0; s < S; ++s) rate[s] = num[s] / den[s];
   };
   std::vector<double> rate;
-  const int rounds = c.funnel == FunnelKind::kLists ? 3 : 1;  // list stages interact
-  for (int round = 0; round < rounds; ++round) {
+  if (c.funnel == FunnelKind::kLists) {
+    for (int round = 0; round < 3; ++round) {  // list stages interact
+      for (size_t s = 0; s < S; ++s) {
+        double lo = -40, hi = 40;
+        for (int it = 0; it < 50; ++it) {
+          m.stages[s].bias = 0.5 * (lo + hi);
+          expected_rates(rate);
+          (rate[s] < m.stages[s].target ? lo : hi) = m.stages[s].bias;
+        }
+      }
+    }
+  } else {
+    // Without list dynamics a stage's rate depends only on its own bias and on its
+    // ancestors' probabilities, fixed by the time it is bisected: each row's reach weight and
+    // logit terms are computed once, and a step evaluates one sigmoid per row. The sums are
+    // those expected_rates() forms (same terms, same order), so the biases are too.
+    std::vector<double> reach(n_cal), own(n_cal), rest(n_cal);
+    // w_s of expected_rates(): the probability of reaching the stage's condition.
+    auto reach_of = [](const Stage& st, const double* w, const double* p) {
+      if (st.parent < 0) return 1.0;
+      return w[st.parent] * (st.given_parent_no ? 1 - p[st.parent] : p[st.parent]);
+    };
     for (size_t s = 0; s < S; ++s) {
+      for (size_t r = 0; r < n_cal; ++r) {
+        double p[4] = {0, 0, 0, 0}, w[4] = {0, 0, 0, 0};
+        for (size_t t = 0; t < s; ++t) {
+          p[t] = sigmoid(logit(cal[r], t, m.stages[t].bias, 0.0));
+          const Stage& st = m.stages[t];
+          w[t] = reach_of(st, w, p);
+        }
+        reach[r] = reach_of(m.stages[s], w, p);
+        // logit() = (bias + own) + rest.
+        own[r] = c.signal * cal[r].z[s];
+        rest[r] = s == 0 ? cal[r].pos + 0.0 : c.selection * c.signal * cal[r].z[0];
+      }
       double lo = -40, hi = 40;
       for (int it = 0; it < 50; ++it) {
-        m.stages[s].bias = 0.5 * (lo + hi);
-        expected_rates(rate);
-        (rate[s] < m.stages[s].target ? lo : hi) = m.stages[s].bias;
+        const double bias = m.stages[s].bias = 0.5 * (lo + hi);
+        double num = 0, den = 0;
+        for (size_t r = 0; r < n_cal; ++r) {
+          double l = bias + own[r];
+          l += rest[r];
+          num += reach[r] * sigmoid(l);
+          den += reach[r];
+        }
+        (num / den < m.stages[s].target ? lo : hi) = bias;
       }
     }
   }
