@@ -1,11 +1,7 @@
 #include "data/converter.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <memory>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -14,6 +10,7 @@
 #include "core/rng.h"
 #include "core/stopwatch.h"
 #include "data/cache_format.h"
+#include "data/cache_meta.h"
 #include "data/key_map.h"
 #include "data/reader.h"
 #include "data/row_encoder.h"
@@ -111,7 +108,7 @@ class Converter {
     }
     stats_.seconds = total.seconds();
     stats_.peak_rss_bytes = peak_rss_bytes();
-    write_meta();
+    write_cache_meta(dir_, config_.schema, layout_, stats_);
     return stats_;
   }
 
@@ -245,30 +242,6 @@ class Converter {
     throw Error((name.empty() ? std::string("data") : "data." + name) + ": " + msg);
   }
 
-  void write_meta() const {
-    nlohmann::json meta;
-    meta["format"] = cache::kFormatName;
-    meta["version"] = cache::kFormatVersion;
-    meta["schema"] = schema_to_json(config_.schema);
-    nlohmann::json sparse = nlohmann::json::array();
-    for (size_t f = 0; f < layout_.sparse.size(); ++f) {
-      const auto& sf = layout_.sparse[f];
-      sparse.push_back({{"name", sf.name}, {"vocab_size", stats_.vocab_sizes[f]},
-                        {"multi", sf.multi}, {"weighted", sf.weighted}, {"dim", sf.dim},
-                        {"bucketized", sf.bucketized}});
-    }
-    meta["sparse"] = sparse;
-    nlohmann::json dense = nlohmann::json::array();
-    for (size_t d = 0; d < layout_.dense.size(); ++d) {
-      dense.push_back({{"name", layout_.dense[d]}, {"mean", stats_.dense_mean[d]},
-                       {"std", stats_.dense_std[d]}});
-    }
-    meta["dense"] = dense;
-    for (const auto& [name, s] : stats_.splits) meta["splits"][name]["rows"] = s.rows;
-    meta["stats"] = stats_to_json(stats_, layout_);
-    write_text_file_atomic(join_path(dir_, "meta.json"), meta.dump(1));
-  }
-
   const DataConfig& config_;
   const ConvertOptions& options_;
   std::string dir_;
@@ -286,24 +259,10 @@ class Converter {
 DatasetStats convert_to_cache(const DataConfig& config, const std::string& out_dir,
                               const ConvertOptions& options) {
   config.schema.validate();
-  if (path_exists(out_dir)) {
-    FUNNEL_CHECK(options.overwrite, out_dir << ": already exists");
-    FUNNEL_CHECK(path_exists(join_path(out_dir, "meta.json")),
-                 out_dir << ": exists and is not a Funnel cache; refusing to replace it");
-  }
-  const std::string tmp = out_dir + ".tmp-" + std::to_string(::getpid());
-  remove_all(tmp);
-  make_dirs(tmp);
-  DatasetStats stats;
-  try {
-    Converter converter(config, tmp, options);
-    stats = converter.run();
-  } catch (...) {
-    remove_all(tmp);
-    throw;
-  }
-  if (path_exists(out_dir)) remove_all(out_dir);
-  rename_path(tmp, out_dir);
+  CacheBuild build(out_dir, options.overwrite);
+  Converter converter(config, build.dir(), options);
+  const DatasetStats stats = converter.run();
+  build.commit();
   return stats;
 }
 

@@ -7,6 +7,7 @@
 // more than the counting itself.
 
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "core/zeroed_array.h"
@@ -55,11 +56,26 @@ class KeyMap {
   /// them overlaps their cache misses (large tables miss on almost every lookup).
   void prefetch(uint64_t key) const { __builtin_prefetch(&slots_[key & mask_]); }
 
+  /// Empties the map, keeping its capacity (reusing a large table costs a memset instead of
+  /// fresh pages, which are slow to fault in on some machines).
+  void clear() {
+    std::memset(static_cast<void*>(slots_.data()), 0, slots_.bytes());
+    size_ = 0;
+  }
+
   size_t size() const { return size_; }
+  size_t capacity() const { return slots_.size() / 2; }
   size_t memory_bytes() const { return slots_.size() * sizeof(Slot); }
 
   template <typename F>
   void for_each(F&& f) const {
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].key != 0) f(slots_[i].key, slots_[i].value);
+    }
+  }
+  /// f(key, Value&): may change the values (e.g. counts into ids), not the keys.
+  template <typename F>
+  void for_each_value(F&& f) {
     for (size_t i = 0; i < slots_.size(); ++i) {
       if (slots_[i].key != 0) f(slots_[i].key, slots_[i].value);
     }

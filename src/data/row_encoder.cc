@@ -39,11 +39,6 @@ bool parse_int(std::string_view s, T& out) {
 
 }  // namespace
 
-uint64_t value_key(std::string_view text) {
-  const uint64_t h = hash_bytes(text);
-  return h == 0 ? 1 : h;
-}
-
 RowEncoder::RowEncoder(const DataConfig& config)
     : config_(config), layout_(Layout::from_schema(config.schema)), slots_(config.schema.slots()) {
   const auto& s = config.schema;

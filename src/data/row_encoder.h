@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/hash.h"
 #include "data/layout.h"
 #include "data/raw_row.h"
 #include "data/schema.h"
@@ -30,7 +31,10 @@ struct EncodedRow {
 };
 
 /// Key of a categorical value: its hash, never 0 (0 marks empty slots in KeyMap).
-uint64_t value_key(std::string_view text);
+inline uint64_t value_key(std::string_view text) {
+  const uint64_t h = hash_bytes(text);
+  return h == 0 ? 1 : h;
+}
 
 class RowEncoder {
  public:

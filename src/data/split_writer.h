@@ -10,21 +10,12 @@
 #include <vector>
 
 #include "core/file.h"
+#include "data/column_writer.h"
 #include "data/layout.h"
 #include "data/row_encoder.h"
 #include "data/vocabulary.h"
 
 namespace funnel::data {
-
-/// Per sparse field, what finalize() saw in this split.
-struct SparseFieldStats {
-  uint64_t values = 0;        // ids written (non-missing values)
-  uint64_t oov = 0;           // values mapped to id 0 (rare or unseen)
-  uint64_t missing_rows = 0;  // rows without any value
-  uint64_t min_len = 0, max_len = 0;
-  /// Rows per bag length (multi-valued): index = length, last bucket = 1024 and more.
-  std::vector<uint64_t> length_histogram;
-};
 
 class SplitWriter {
  public:
@@ -46,7 +37,7 @@ class SplitWriter {
   std::string dir_;
   const Layout& layout_;
   uint64_t rows_ = 0;
-  std::unique_ptr<FileWriter> labels_, dense_, group_, list_, position_, timestamp_, aux_;
+  std::unique_ptr<RowColumnWriter> columns_;
   std::vector<std::unique_ptr<FileWriter>> keys_, lengths_, weights_;
 };
 

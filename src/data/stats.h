@@ -10,7 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "data/layout.h"
-#include "data/split_writer.h"
+#include "data/column_writer.h"
 
 namespace funnel::data {
 
