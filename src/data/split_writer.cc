@@ -35,6 +35,7 @@ void SplitWriter::append(const EncodedRow& row) {
     if (lengths_[f]) {
       const auto& k = row.keys[f];
       lengths_[f]->write_pod(static_cast<uint32_t>(k.size()));
+      if (k.empty()) continue;  // an empty bag's data() may be null (memcpy must not see it)
       keys_[f]->write(k.data(), k.size() * sizeof(uint64_t));
       if (weights_[f]) weights_[f]->write(row.weights[f].data(), k.size() * sizeof(float));
     } else {
