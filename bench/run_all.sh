@@ -31,6 +31,12 @@ for k in sorted(d):
 PYEOF
 echo
 
+if [ -x "$BUILD/bench/sim/sim_bench" ]; then
+  echo "== simulator: generation -> cache vs CSV + convert (1 M impressions, one thread)"
+  "$BUILD/bench/sim/sim_bench" --rows 1000000 --dir "$WORK/sim" | sed -n '1,3p'
+  echo
+fi
+
 echo "== raw Ali-CCP two-file format ($RAW_ROWS skeleton rows)"
 "$BUILD/bench/data/gen_aliccp_raw" --rows "$RAW_ROWS" --users 86000 --out-dir "$WORK/raw" --seed 7 >/dev/null 2>&1
 for schema in aliccp_raw aliccp_raw_full; do

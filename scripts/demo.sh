@@ -35,9 +35,11 @@ echo
 echo "=== funnel data stats --cache $OUT/cache_aliccp_raw"
 "$FUNNEL" data stats --cache "$OUT/cache_aliccp_raw" | head -8
 echo
-echo "=== funnel simulate --preset aliccp-like --rows 400000 (known true probabilities)"
+echo "=== funnel simulate --preset aliccp-like --rows 400000 --csv (known true probabilities)"
+# The cache is written straight from the generated ids; --csv adds the text files that eval
+# and predict read below.
 "$FUNNEL" simulate --preset aliccp-like --rows 400000 --out "$OUT/sim" --set users=20000 \
-    --set items=60000
+    --set items=60000 --csv
 for model in esmm dnn; do
   echo
   echo "=== train $model on the simulated logs (towers [200,80,20], 2 epochs)"

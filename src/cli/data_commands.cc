@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/input_files.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -35,11 +36,15 @@ data::DataConfig load_data_config(const DataArgs& a) {
   if (!a.on_bad_row.empty()) overrides.push_back("data.on_bad_row=" + a.on_bad_row);
   const config::Experiment e = config::load_experiment(a.config, overrides);
   FUNNEL_CHECK(e.root.contains("data"), a.config << ": no \"data\" section");
+  data::DataConfig config;
   try {
-    return data::parse_data_config(e.root.at("data"), e.base_dir);
+    config = data::parse_data_config(e.root.at("data"), e.base_dir);
   } catch (const Error& err) {
     throw Error(a.config + ": " + err.what());
   }
+  require_input_files(config, e.base_dir,
+                      "use that cache (funnel data stats --cache, funnel train --cache)");
+  return config;
 }
 
 void print_and_save(const data::DatasetStats& stats, const data::Layout& layout,

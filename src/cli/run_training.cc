@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "cli/input_files.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -15,10 +16,12 @@ namespace funnel::cli {
 void ensure_cache(const nlohmann::json& data_section, const std::string& base_dir,
                   const std::string& cache_dir) {
   if (path_exists(join_path(cache_dir, "meta.json"))) return;
+  const data::DataConfig config = data::parse_data_config(data_section, base_dir);
+  require_input_files(config, base_dir, "pass --cache " + join_path(base_dir, "cache"));
   log_info("converting the data into " + cache_dir);
   data::ConvertOptions co;
   co.progress = log_level() <= LogLevel::kInfo;
-  data::convert_to_cache(data::parse_data_config(data_section, base_dir), cache_dir, co);
+  data::convert_to_cache(config, cache_dir, co);
 }
 
 train::TrainerOptions trainer_options_of(const nlohmann::json& experiment) {

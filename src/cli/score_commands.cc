@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/input_files.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -83,6 +84,8 @@ void add_score_commands(CLI::App& app) {
     FUNNEL_CHECK(!files.empty(), args->config << ": the " << args->split
                                               << " split has no files (a validation_ratio split "
                                                  "exists only in the training cache)");
+    require_input_files(files, "data." + args->split, e.base_dir,
+                        "eval reads text: rerun funnel simulate with --csv");
     data::DataConfig read = serve::bundle_data_config(bundle, /*with_labels=*/true);
     read.format = cfg.format;
     read.on_bad_row = cfg.on_bad_row;

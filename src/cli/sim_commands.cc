@@ -12,9 +12,9 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/stopwatch.h"
 #include "data/cache.h"
-#include "data/converter.h"
-#include "data/schema.h"
+#include "sim/output.h"
 #include "sim/simulator.h"
 #include "train/funnel_metrics.h"
 #include "train/oracle.h"
@@ -28,6 +28,7 @@ struct SimArgs {
   uint64_t rows = 0;
   uint64_t seed = 0;
   std::vector<std::string> overrides;
+  bool csv = false;
   bool no_cache = false;
   bool list = false;
 };
@@ -38,8 +39,8 @@ void add_sim_commands(CLI::App& app) {
   auto args = std::make_shared<SimArgs>();
   auto* sim = app.add_subcommand(
       "simulate",
-      "Generate ad logs with known true probabilities (CSV + experiment.json + cache) and "
-      "print the oracle's metrics");
+      "Generate ad logs with known true probabilities (binary cache + experiment.json; CSV with "
+      "--csv) and print the oracle's metrics");
   sim->add_option("--preset", args->preset,
                   "aliccp-like (default), ads-3stage, esm2 or lists (see --list)");
   sim->add_option("--out", args->out, "Folder to write");
@@ -47,6 +48,9 @@ void add_sim_commands(CLI::App& app) {
   sim->add_option("--seed", args->seed, "Seed (default 1); the same seed gives the same bytes");
   sim->add_option("--set", args->overrides,
                   "Override a simulation parameter: key=value, e.g. cvr=0.03 (repeatable)");
+  sim->add_flag("--csv", args->csv,
+                "Also write OUT/{train,validation,test}.csv (the files experiment.json names; "
+                "needed by eval/predict on text and by `funnel data convert`)");
   sim->add_flag("--no-cache", args->no_cache, "Write the CSV files only (no OUT/cache)");
   sim->add_flag("--list", args->list, "List the presets and their parameters, then exit");
   sim->callback([args] {
@@ -65,27 +69,35 @@ void add_sim_commands(CLI::App& app) {
     if (args->seed) changes["seed"] = args->seed;
     config.update(changes);
     const bool progress = log_level() <= LogLevel::kInfo;
+    Stopwatch setup;
     const sim::Simulator simulator(config);
+    const double setup_seconds = setup.seconds();
     for (size_t s = 0; s < simulator.calibration().bias.size(); ++s) {
       log_debug("stage " + std::to_string(s) + ": bias " +
                 std::to_string(simulator.calibration().bias[s]) + ", expected rate " +
                 std::to_string(simulator.calibration().rate[s]));
     }
-    const sim::WriteResult w = sim::write_csv(simulator, args->out, progress);
+    sim::OutputOptions oo;
+    oo.cache = !args->no_cache;
+    oo.csv = args->csv || args->no_cache;
+    oo.progress = progress;
+    const sim::WriteResult w = sim::write_simulation(simulator, args->out, oo);
+    char csv_note[64] = "";
+    if (oo.csv) std::snprintf(csv_note, sizeof csv_note, "; %.1f MB of CSV", w.csv_bytes / 1e6);
     std::printf("simulated %llu impressions (%s): train %llu, validation %llu, test %llu; "
-                "%.1f MB of CSV in %.2f s (%.2f M rows/s)\n",
+                "population and calibration %.2f s, then %.2f s into the %s (%.2f M rows/s)%s\n",
                 static_cast<unsigned long long>(config.rows), config.preset.c_str(),
                 static_cast<unsigned long long>(w.rows[0]),
                 static_cast<unsigned long long>(w.rows[1]),
-                static_cast<unsigned long long>(w.rows[2]), w.bytes / 1e6, w.seconds,
-                w.seconds > 0 ? config.rows / w.seconds / 1e6 : 0.0);
+                static_cast<unsigned long long>(w.rows[2]), setup_seconds, w.seconds,
+                oo.cache ? (oo.csv ? "cache and the CSV" : "cache") : "CSV",
+                w.seconds > 0 ? config.rows / w.seconds / 1e6 : 0.0, csv_note);
     std::printf("experiment config: %s\n", w.config_path.c_str());
-    if (args->no_cache) return;
-    const config::Experiment e = config::load_experiment(w.config_path);
-    const std::string cache_dir = join_path(args->out, "cache");
-    data::ConvertOptions co;
-    co.progress = progress;
-    data::convert_to_cache(data::parse_data_config(e.root.at("data"), e.base_dir), cache_dir, co);
+    if (args->no_cache) {
+      remove_all(join_path(args->out, "oracle.json"));  // it described the cache just removed
+      return;
+    }
+    const std::string& cache_dir = w.cache_dir;
     const data::Cache cache(cache_dir);
     nlohmann::json oracle;
     for (const char* split : {"validation", "test"}) {
@@ -101,6 +113,10 @@ void add_sim_commands(CLI::App& app) {
     std::fputs(train::funnel_metrics_table(oracle).c_str(), stdout);
     std::printf("next: funnel train --config %s --cache %s --out RUN_DIR\n", w.config_path.c_str(),
                 cache_dir.c_str());
+    if (!oo.csv) {
+      std::printf("(no CSV written: train with --cache as above; rerun with --csv for the text "
+                  "files experiment.json names, e.g. for eval or predict on text)\n");
+    }
   });
 }
 

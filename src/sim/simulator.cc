@@ -1,7 +1,6 @@
 #include "sim/simulator.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -10,11 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/file.h"
 #include "core/json_fields.h"
-#include "core/progress.h"
 #include "core/rng.h"
-#include "core/stopwatch.h"
 
 namespace funnel::sim {
 
@@ -228,6 +224,26 @@ const std::vector<ProfileField>& profile_fields() {
       {"121", 98}, {"122", 14}, {"124", 3}, {"125", 8},
       {"126", 4},  {"127", 4},  {"128", 3}, {"129", 5}};
   return kFields;
+}
+
+std::vector<SimField> sim_fields(const SimConfig& config) {
+  std::vector<SimField> f = {{"101", FieldSource::kUser}};
+  const auto& pf = profile_fields();
+  for (size_t i = 0; i < pf.size(); ++i) {
+    f.push_back({pf[i].name, FieldSource::kProfile, static_cast<int>(i)});
+  }
+  f.insert(f.end(), {{"205", FieldSource::kItem},
+                     {"206", FieldSource::kCategory},
+                     {"207", FieldSource::kShop},
+                     {"210", FieldSource::kIntention},
+                     {"216", FieldSource::kBrand},
+                     {"508", FieldSource::kUserCategory},
+                     {"509", FieldSource::kUserShop},
+                     {"702", FieldSource::kUserBrand},
+                     {"853", FieldSource::kUserIntention},
+                     {"301", FieldSource::kPosition}});
+  if (config.history) f.push_back({"109_14", FieldSource::kHistory});
+  return f;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -701,12 +717,26 @@ const uint8_t* Simulator::history_counts(uint64_t user) const {
   return &impl_->hist_count[user * kHistoryLength];
 }
 
+const uint32_t* Simulator::item_categories() const { return impl_->item_cat.data(); }
+const uint32_t* Simulator::item_shops() const { return impl_->item_shop.data(); }
+const uint32_t* Simulator::item_brands() const { return impl_->item_brand.data(); }
+const uint32_t* Simulator::category_intentions() const { return impl_->cat_intention.data(); }
+
 void Simulator::generate(const std::function<void(const SimRow&, const Simulator&)>& sink) const {
+  generate_batches([&](const SimRow* rows, size_t n) {
+    for (size_t i = 0; i < n; ++i) sink(rows[i], *this);
+  });
+}
+
+void Simulator::generate_batches(const std::function<void(const SimRow*, size_t)>& sink,
+                                 size_t batch) const {
+  FUNNEL_CHECK(batch > 0, "generate_batches: batch must be > 0");
   const Impl& m = *impl_;
   const SimConfig& c = config_;
   Rng rng(c.seed * 0x9E3779B97F4A7C15ULL + 4);
   Impl::Eval e;
-  SimRow row;
+  std::vector<SimRow> rows(batch);
+  size_t filled = 0;
   const bool lists = c.funnel == FunnelKind::kLists;
   const uint64_t L = lists ? static_cast<uint64_t>(c.list_length) : 1;
   int recent[3] = {0, 0, 0};
@@ -731,6 +761,7 @@ void Simulator::generate(const std::function<void(const SimRow&, const Simulator
       clock += static_cast<int64_t>(1 + rng.below(120));
     }
     const uint64_t item = m.item_draw->draw(rng);
+    SimRow& row = rows[filled];
     row.split = split;
     row.user = user;
     row.item = item;
@@ -796,196 +827,12 @@ void Simulator::generate(const std::function<void(const SimRow&, const Simulator
         break;
       }
     }
-    sink(row, *this);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// CSV output
-
-namespace {
-
-class RowFormatter {
- public:
-  void u(uint64_t v) {
-    char* end = std::to_chars(buf_ + n_, buf_ + sizeof(buf_), v).ptr;
-    n_ = static_cast<size_t>(end - buf_);
-  }
-  void f(float v) {
-    char* end = std::to_chars(buf_ + n_, buf_ + sizeof(buf_), v).ptr;
-    n_ = static_cast<size_t>(end - buf_);
-  }
-  void c(char ch) { buf_[n_++] = ch; }
-  void s(const char* text) {
-    const size_t len = std::strlen(text);
-    std::memcpy(buf_ + n_, text, len);
-    n_ += len;
-  }
-  std::string_view view() const { return {buf_, n_}; }
-  void clear() { n_ = 0; }
-
- private:
-  char buf_[1024];
-  size_t n_ = 0;
-};
-
-}  // namespace
-
-WriteResult write_csv(const Simulator& sim, const std::string& out_dir, bool progress) {
-  const SimConfig& c = sim.config();
-  const bool lists = c.funnel == FunnelKind::kLists;
-  make_dirs(out_dir);
-  const char* names[3] = {"train.csv", "validation.csv", "test.csv"};
-  std::vector<std::string> label_columns;
-  for (const SimEvent& ev : sim.events()) {
-    for (const auto& col : ev.columns) label_columns.push_back(col);
-  }
-  // Header: labels, the 18 Ali-CCP single-valued fields, extras, truth.
-  std::string header;
-  for (const auto& l : label_columns) header += l + ",";
-  header += "101";
-  for (const auto& pf : profile_fields()) header += std::string(",") + pf.name;
-  header += ",205,206,207,210,216,508,509,702,853,301";
-  if (c.history) header += ",109_14";
-  if (lists) header += ",session,time";
-  for (const SimEvent& ev : sim.events()) header += "," + ev.truth_column;
-  header += "\n";
-
-  std::vector<std::unique_ptr<FileWriter>> out;
-  for (const char* n : names) {
-    out.push_back(std::make_unique<FileWriter>(join_path(out_dir, n)));
-    out.back()->write(header);
-  }
-  WriteResult result;
-  Progress::Options po;
-  po.label = "simulate " + c.preset;
-  po.total = c.rows;
-  po.total_is_bytes = false;
-  po.quiet = !progress;
-  Progress bar(po);
-  Stopwatch watch;
-  RowFormatter fmt;
-  const size_t num_label_columns = label_columns.size();
-  const size_t num_profile = profile_fields().size();
-  const uint64_t C = c.categories, S = c.shops, B = c.brands, I = c.intentions;
-  uint64_t done = 0;
-  sim.generate([&](const SimRow& row, const Simulator& s) {
-    fmt.clear();
-    for (size_t l = 0; l < num_label_columns; ++l) {
-      fmt.c(static_cast<char>('0' + row.label_columns[l]));
-      fmt.c(',');
+    if (++filled == batch) {
+      sink(rows.data(), filled);
+      filled = 0;
     }
-    fmt.u(row.user);
-    const uint16_t* prof = s.profile(row.user);
-    for (size_t f = 0; f < num_profile; ++f) {
-      fmt.c(',');
-      fmt.u(prof[f]);
-    }
-    for (uint64_t v : {row.item, row.category, row.shop, row.intention, row.brand}) {
-      fmt.c(',');
-      fmt.u(v);
-    }
-    // Cross fields: user x category, shop, brand, intention.
-    for (uint64_t v : {row.user * C + row.category, row.user * S + row.shop,
-                       row.user * B + row.brand, row.user * I + row.intention}) {
-      fmt.c(',');
-      fmt.u(v);
-    }
-    fmt.c(',');
-    fmt.u(row.position);
-    if (c.history) {
-      fmt.c(',');
-      const uint32_t* cats = s.history_categories(row.user);
-      const uint8_t* counts = s.history_counts(row.user);
-      for (int h = 0; h < Simulator::kHistoryLength; ++h) {
-        if (h) fmt.c('|');
-        fmt.u(cats[h]);
-        fmt.c(':');
-        fmt.u(counts[h]);
-      }
-    }
-    if (lists) {
-      fmt.c(',');
-      fmt.u(row.list);
-      fmt.c(',');
-      fmt.u(static_cast<uint64_t>(row.timestamp));
-    }
-    for (size_t ev = 0; ev < s.events().size(); ++ev) {
-      fmt.c(',');
-      fmt.f(row.truth[ev]);
-    }
-    fmt.c('\n');
-    out[row.split]->write(fmt.view());
-    ++result.rows[row.split];
-    ++done;
-    bar.update(done, done);
-  });
-  for (auto& w : out) {
-    result.bytes += w->bytes_written();
-    w->close();
   }
-  bar.finish();
-  result.seconds = watch.seconds();
-
-  // The experiment config that reads these files.
-  json labels = json::array();
-  for (const SimEvent& ev : sim.events()) {
-    json l = {{"event", ev.event}};
-    if (ev.columns.size() == 1) {
-      l["column"] = ev.columns[0];
-    } else {
-      l["columns"] = ev.columns;
-    }
-    if (ev.parent >= 0 && ev.parent != static_cast<int>(&ev - sim.events().data()) - 1) {
-      l["parent"] = sim.events()[ev.parent].event;
-    }
-    labels.push_back(l);
-  }
-  json categorical = json::array({"101"});
-  for (const auto& pf : profile_fields()) categorical.push_back(pf.name);
-  for (const char* f : {"205", "206", "207", "210", "216", "508", "509", "702", "853", "301"}) {
-    categorical.push_back(f);
-  }
-  if (c.history) categorical.push_back({{"name", "109_14"}, {"multi", true}, {"weighted", true}});
-  json truth = json::object();
-  for (const SimEvent& ev : sim.events()) truth[ev.event] = ev.truth_column;
-  json data = {{"format", "csv"},
-               {"train", {"train.csv"}},
-               {"validation", {"validation.csv"}},
-               {"test", {"test.csv"}},
-               {"labels", labels},
-               {"categorical", categorical},
-               {"group", "101"},
-               {"truth", truth},
-               // Ids seen once in training (most user x item crosses) share id 0.
-               {"vocab", {{"min_count", 2}}}};
-  if (lists) {
-    data["list"] = "session";
-    data["position"] = "301";
-    data["timestamp"] = "time";
-  }
-  const json experiment = {
-      {"data", data},
-      {"model", {{"name", "esmm"}, {"towers", {200, 80, 20}}}},
-      {"embedding", {{"dim", 16}}},
-      {"train", {{"batch_size", 2000}, {"epochs", 2}, {"lr", 0.005}, {"patience", 1}}}};
-  result.config_path = join_path(out_dir, "experiment.json");
-  write_text_file_atomic(result.config_path, experiment.dump(2) + "\n");
-  json cal = json::array();
-  for (size_t s = 0; s < sim.calibration().bias.size(); ++s) {
-    cal.push_back({{"bias", sim.calibration().bias[s]},
-                   {"expected_rate", sim.calibration().rate[s]},
-                   {"target", sim.calibration().target[s]}});
-  }
-  const json summary = {{"simulation", c.to_json()},
-                        {"calibration", cal},
-                        {"rows", {{"train", result.rows[0]},
-                                  {"validation", result.rows[1]},
-                                  {"test", result.rows[2]}}},
-                        {"bytes", result.bytes},
-                        {"seconds", result.seconds}};
-  write_text_file_atomic(join_path(out_dir, "simulation.json"), summary.dump(2) + "\n");
-  return result;
+  if (filled > 0) sink(rows.data(), filled);
 }
 
 }  // namespace funnel::sim

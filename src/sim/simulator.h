@@ -16,7 +16,9 @@
 // training sees a shifted sample). bias_k is calibrated so that the realised rate hits the
 // target (CTR over impressions, each later rate over the rows where its parent happened).
 //
-// No LibTorch: the simulator writes text (CSV) that the ordinary readers convert.
+// No LibTorch. The rows go into the binary cache directly (sim/cache_writer.h) and, on
+// request, into CSV files that the ordinary readers convert into the same cache
+// (sim/output.h).
 
 #include <cstdint>
 #include <functional>
@@ -133,8 +135,11 @@ class Simulator {
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
 
-  /// Generates config.rows impressions in order, calling `sink` for each (rows of one list
-  /// come together). The same config gives the same rows.
+  /// Generates config.rows impressions in order, handing them to `sink` in batches of up to
+  /// `batch` rows (rows of one list come together). The same config gives the same rows.
+  void generate_batches(const std::function<void(const SimRow* rows, size_t n)>& sink,
+                        size_t batch = 4096) const;
+  /// The same rows one at a time.
   void generate(const std::function<void(const SimRow&, const Simulator&)>& sink) const;
 
   const SimConfig& config() const { return config_; }
@@ -146,6 +151,11 @@ class Simulator {
   static constexpr int kHistoryLength = 5;
   const uint32_t* history_categories(uint64_t user) const;
   const uint8_t* history_counts(uint64_t user) const;
+  /// Per item its category, shop and brand; per category its intention node.
+  const uint32_t* item_categories() const;
+  const uint32_t* item_shops() const;
+  const uint32_t* item_brands() const;
+  const uint32_t* category_intentions() const;
 
   struct Impl;
 
@@ -163,17 +173,53 @@ struct ProfileField {
 };
 const std::vector<ProfileField>& profile_fields();
 
-struct WriteResult {
-  uint64_t rows[3] = {0, 0, 0};  ///< train, validation, test
-  uint64_t bytes = 0;
-  double seconds = 0;
-  std::string config_path;  ///< the experiment config written next to the data
+/// Where the value of a feature column comes from.
+enum class FieldSource : uint8_t {
+  kUser,            // 101
+  kProfile,         // 121..129 (SimField::profile names which)
+  kItem,            // 205
+  kCategory,        // 206
+  kShop,            // 207
+  kIntention,       // 210
+  kBrand,           // 216
+  kUserCategory,    // 508: user x category
+  kUserShop,        // 509
+  kUserBrand,       // 702
+  kUserIntention,   // 853
+  kPosition,        // 301
+  kHistory,         // 109_14: the user's category history, weighted by counts (multi-valued)
 };
 
-/// Writes OUT_DIR/{train,validation,test}.csv and OUT_DIR/experiment.json (a ready experiment
-/// config whose data section reads the CSVs: labels, the Ali-CCP field names, group = user,
-/// truth columns, and for lists the list/position/timestamp columns) and
-/// OUT_DIR/simulation.json (the resolved parameters and the calibration).
-WriteResult write_csv(const Simulator& sim, const std::string& out_dir, bool progress);
+/// One categorical feature column of the simulated data (the Ali-CCP field names).
+struct SimField {
+  std::string name;
+  FieldSource source;
+  int profile = -1;  ///< kProfile: index into profile_fields()
+};
+
+/// The feature columns of a config, in the order of the CSV header and of the experiment
+/// config's "categorical" list: the 18 single-valued Ali-CCP fields, then 109_14 with history.
+std::vector<SimField> sim_fields(const SimConfig& config);
+
+/// The value (id) of a single-valued field in a row, as the CSV writes it.
+inline uint64_t field_value(const SimField& f, const SimRow& r, const Simulator& sim) {
+  const SimConfig& c = sim.config();
+  switch (f.source) {
+    case FieldSource::kUser: return r.user;
+    case FieldSource::kProfile: return sim.profile(r.user)[f.profile];
+    case FieldSource::kItem: return r.item;
+    case FieldSource::kCategory: return r.category;
+    case FieldSource::kShop: return r.shop;
+    case FieldSource::kIntention: return r.intention;
+    case FieldSource::kBrand: return r.brand;
+    case FieldSource::kUserCategory: return r.user * c.categories + r.category;
+    case FieldSource::kUserShop: return r.user * c.shops + r.shop;
+    case FieldSource::kUserBrand: return r.user * c.brands + r.brand;
+    case FieldSource::kUserIntention: return r.user * c.intentions + r.intention;
+    case FieldSource::kPosition: return r.position;
+    case FieldSource::kHistory: break;
+  }
+  return 0;
+}
 
 }  // namespace funnel::sim

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # `funnel simulate` then `funnel train` (the issue's acceptance in small): a model trained on
 # the aliccp-like preset beats 0.5 AUC clearly and stays below the oracle (true
-# probabilities) on the test split; the oracle's metrics are in metrics.json.
+# probabilities) on the test split; the oracle's metrics are in metrics.json. Then the default
+# output (cache only, no CSV) against --csv.
 set -euo pipefail
 FUNNEL=$1
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-"$FUNNEL" -q simulate --preset aliccp-like --rows 80000 --set users=3000 --set items=8000 \
-    --set cvr=0.05 --out "$W/sim" >/dev/null
+SIM=(--preset aliccp-like --rows 80000 --set users=3000 --set items=8000 --set cvr=0.05)
+"$FUNNEL" -q simulate "${SIM[@]}" --csv --out "$W/sim" >/dev/null
 test -s "$W/sim/oracle.json"
+test -s "$W/sim/train.csv"
 "$FUNNEL" -q train --config "$W/sim/experiment.json" --cache "$W/sim/cache" --out "$W/run" \
     --set 'model.towers=[64,32]' --set train.epochs=3 --set train.batch_size=500 >/dev/null
 /usr/bin/python3 - "$W/run/metrics.json" <<'PYEOF'
@@ -32,4 +34,28 @@ for entry in ("ctr", "cvr", "ctcvr"):
     assert abs(e["test"][entry]["auc"] - m["test"][entry]["auc"]) < 1e-6, entry
     assert abs(e["oracle"][entry]["auc"] - m["oracle"]["test"][entry]["auc"]) < 1e-6, entry
 PYEOF
+# By default simulate writes the cache only: the columns and vocabularies that
+# `funnel data convert` makes of the CSV files. experiment.json still names the CSV files, and
+# a command that would read them says where the data is.
+"$FUNNEL" -q simulate "${SIM[@]}" --out "$W/bin" >"$W/bin.txt"
+grep -q "into the cache" "$W/bin.txt"
+test ! -e "$W/bin/train.csv"
+"$FUNNEL" -q data convert --config "$W/sim/experiment.json" --out "$W/converted" >/dev/null
+for f in $(cd "$W/converted" && find . -type f ! -name meta.json); do
+  cmp "$W/converted/$f" "$W/bin/cache/$f"
+done
+"$FUNNEL" -q data stats --cache "$W/bin/cache" >/dev/null
+if "$FUNNEL" -q train --config "$W/bin/experiment.json" --out "$W/run2" 2>"$W/err.txt"; then
+  echo "train without the CSV files and without --cache should fail"; exit 1
+fi
+grep -q "pass --cache $W/bin/cache" "$W/err.txt" || { cat "$W/err.txt"; exit 1; }
+if "$FUNNEL" -q eval --bundle "$W/run/model.bundle" --config "$W/bin/experiment.json" \
+    2>"$W/err.txt"; then
+  echo "eval without the CSV files should fail"; exit 1
+fi
+grep -q "rerun funnel simulate with --csv" "$W/err.txt" || { cat "$W/err.txt"; exit 1; }
+# A rerun without --csv removes the CSV files of the earlier run (they would describe other
+# data than the new cache).
+"$FUNNEL" -q simulate "${SIM[@]}" --seed 2 --out "$W/sim" >/dev/null
+test ! -e "$W/sim/train.csv"
 echo ok

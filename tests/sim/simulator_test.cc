@@ -19,6 +19,7 @@
 #include "data/converter.h"
 #include "data/cache.h"
 #include "data/schema.h"
+#include "sim/output.h"
 
 namespace funnel::sim {
 namespace {
