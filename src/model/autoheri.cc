@@ -33,6 +33,10 @@ AutoHeriOptions AutoHeriOptions::from_json(const nlohmann::json& j, const std::s
   o.entropy_weight = f.get<double>("entropy_weight", o.entropy_weight);
   FUNNEL_CHECK(o.entropy_weight >= 0,
                f.path("entropy_weight") << ": must be >= 0, got " << o.entropy_weight);
+  const std::string init = f.get<std::string>("edge_init", o.edge_zero_init ? "zero" : "default");
+  FUNNEL_CHECK(init == "zero" || init == "default",
+               f.path("edge_init") << ": expected zero or default, got '" << init << "'");
+  o.edge_zero_init = init == "zero";
   if (f.has("arch") && !f.at("arch").is_null()) {
     o.arch = AutoHeriArch::from_json(f.at("arch"), f.path("arch"));
   } else {
@@ -100,7 +104,8 @@ AutoHeriModel::AutoHeriModel(const FunnelSpec& funnel, int64_t input_dim, AutoHe
     edge_modules_.push_back(register_module(
         "edge" + suffix,
         IntegrationEdge(IntegrationEdgeOptions(options_.towers, options_.towers)
-                            .connections(std::move(connections)))));
+                            .connections(std::move(connections))
+                            .zero_init(options_.edge_zero_init))));
     if (options_.alpha == AlphaMode::kSearch) {
       alpha_logits_.push_back(
           register_parameter("alpha" + suffix, torch::full({int64_t(L), int64_t(L)}, init_logit)));

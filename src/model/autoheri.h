@@ -49,11 +49,14 @@ struct AutoHeriOptions {
   double alpha_init = 0.5;
   /// Search mode: weight of the entropy regulariser in aux_loss (0 = off).
   double entropy_weight = 0.01;
+  /// Initial U_ij of the integration edges: true = zeros (the network starts as the plain
+  /// towers and every connection grows from the data), false = LibTorch's Linear default.
+  bool edge_zero_init = false;
   /// Fixed mode: the architecture; its towers, scheme and skip replace the keys above.
   std::optional<AutoHeriArch> arch;
 
   /// Strict parse of {"towers", "dropout", "activation", "scheme", "skip", "alpha",
-  /// "alpha_init", "entropy_weight", "arch"} (all optional but "arch" with "alpha": "fixed").
+  /// "alpha_init", "entropy_weight", "edge_init", "arch"} (all optional but "arch" with "alpha": "fixed").
   static AutoHeriOptions from_json(const nlohmann::json& j, const std::string& path = "model");
 };
 

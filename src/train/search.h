@@ -35,8 +35,9 @@ struct SearchOptions {
   /// Theta side: batch_size, epochs, lr, weight_decay, seed, threads, max_steps (counted in
   /// iterations), eval_every_steps, loss (weights, stop-gradient), progress.
   TrainerOptions train;
-  /// Adam learning rate of the alpha logits.
-  double alpha_lr = 0.005;
+  /// Adam learning rate of the alpha logits. Adam moves a logit by about lr per step, so a
+  /// search of a few hundred iterations needs ~0.05 to reach decisions (docs/autoheri.md).
+  double alpha_lr = 0.05;
   /// Adam weight decay of the alpha logits.
   double alpha_weight_decay = 0.0;
   /// Where alpha batches come from: "holdout" (the last holdout_fraction of the training

@@ -55,7 +55,8 @@ TEST(AutoHeriTest, IsRegisteredAndParsesOptionsStrictly) {
        {json{{"scheme", "sideways"}}, json{{"alpha", "learned"}}, json{{"alpha_init", 1.0}},
         json{{"alpha_init", 0.0}}, json{{"entropy_weight", -1}}, json{{"alpha", "fixed"}},
         json{{"scheme", "parallel"}, {"skip", true}}, json{{"towers", json::array()}},
-        json{{"tower", json::array({8})}}, json{{"arch", json{{"format", "x"}}}}}) {
+        json{{"tower", json::array({8})}}, json{{"arch", json{{"format", "x"}}}},
+        json{{"edge_init", "ones"}}}) {
     EXPECT_THROW(make_model("autoheri", two_events(), 8, bad), Error) << bad.dump();
   }
 }
@@ -158,6 +159,35 @@ TEST(AutoHeriTest, AlphaZeroEqualsPlainTowersExactly) {
       EXPECT_TRUE(std::isfinite(z.aux_loss.item<double>())) << opt.dump();
     }
   }
+}
+
+TEST(AutoHeriTest, ZeroInitialisedEdgesStartAsPlainTowersAndStillLearn) {
+  for (const FunnelSpec& f : {two_events(), three_events()}) {
+    torch::manual_seed(3);
+    auto m = make(f, 7, json{{"towers", {6, 5, 4}}, {"edge_init", "zero"}});
+    EsmmModel esmm(f, 7, EsmmOptions::from_json(json{{"towers", {6, 5, 4}}}));
+    copy_weights_by_name(*m, esmm);
+    const torch::Tensor x = torch::randn({9, 7});
+    // alpha = 0.5 everywhere, yet every U_ij is 0: exactly the plain towers.
+    const FunnelOutput a = m->forward(x);
+    expect_outputs_equal(a, esmm.forward(x));
+    // The connections are not dead: the last tower's output has a gradient on its U_ij
+    // (alpha * dL/dm * h_t), and one step away from zero the towers differ.
+    a.cond_log_p.back().sum().backward();
+    const size_t last = m->edges().size() - 1;
+    const torch::Tensor g = m->edge(last)->u(0, 2)->weight.grad();
+    ASSERT_TRUE(g.defined());
+    EXPECT_GT(g.abs().sum().item<double>(), 0.0);
+    {
+      torch::NoGradGuard no_grad;
+      m->edge(last)->u(0, 2)->weight.add_(g, -0.1);
+    }
+    EXPECT_FALSE(torch::equal(m->forward(x).cond_log_p.back(), esmm.forward(x).cond_log_p.back()));
+  }
+  // The default initialisation is LibTorch's (nonzero).
+  torch::manual_seed(3);
+  auto d = make(two_events(), 7, json{{"towers", {6, 5, 4}}});
+  EXPECT_GT(d->edge(0)->u(0, 2)->weight.abs().sum().item<double>(), 0.0);
 }
 
 TEST(AutoHeriTest, ParallelConnectsBothWaysFromLowerLayersOnly) {

@@ -21,6 +21,10 @@ IntegrationEdgeImpl::IntegrationEdgeImpl(IntegrationEdgeOptions options)
       u_[i * ls + j] = register_module(
           "u" + std::to_string(i) + "_" + std::to_string(j),
           torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)));
+      if (options_.zero_init()) {
+        torch::NoGradGuard no_grad;
+        u_[i * ls + j]->weight.zero_();
+      }
     }
   }
 }

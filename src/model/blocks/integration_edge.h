@@ -33,6 +33,8 @@ struct IntegrationEdgeOptions {
   /// Which connections exist, row-major [source layer i][target layer j] (size L_t x L_s,
   /// nonzero = exists); empty = all of them.
   TORCH_ARG(std::vector<uint8_t>, connections) = {};
+  /// U_ij start at zero (true) or with LibTorch's Linear initialisation (false).
+  TORCH_ARG(bool, zero_init) = false;
 };
 
 class IntegrationEdgeImpl : public torch::nn::Module {
