@@ -13,7 +13,8 @@ namespace funnel::cli {
 
 /// Turns the run's model into AutoHERI with the fixed binary connections of the architecture
 /// file (model.alpha = "fixed", model.arch = the file; towers, scheme and skip from the file;
-/// dropout and activation kept from the config). Logs when the config named another model.
+/// dropout, activation and edge_init kept from the config). Logs when the config named another
+/// model.
 void apply_arch_file(const std::string& arch_file, std::string& model_name,
                      nlohmann::json& model_options);
 

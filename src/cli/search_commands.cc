@@ -233,9 +233,9 @@ void apply_arch_file(const std::string& arch_file, std::string& model_name,
   const model::AutoHeriArch arch = model::AutoHeriArch::load(arch_file);
   if (model_name != "autoheri") {
     log_info("--arch: training autoheri with " + arch_file + " instead of model '" + model_name +
-             "' (its dropout and activation are kept)");
+             "' (its dropout and activation, and an edge_init, are kept)");
     nlohmann::json kept = nlohmann::json::object();
-    for (const char* k : {"dropout", "activation"}) {
+    for (const char* k : {"dropout", "activation", "edge_init"}) {
       if (model_options.contains(k)) kept[k] = model_options[k];
     }
     model_options = kept;

@@ -19,7 +19,7 @@ for f in arch.json arch.svg alpha.jsonl search_log.jsonl metrics.json model.bund
   test -s "$W/search/$f" || { echo "missing $f"; exit 1; }
 done
 "$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/fixed" "${common[@]}" \
-    --set model.name=esmm --arch "$W/search/arch.json" >/dev/null
+    --set model.name=esmm --set model.edge_init=zero --arch "$W/search/arch.json" >/dev/null
 "$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/warm" "${common[@]}" \
     --set model.name=autoheri --arch "$W/search/arch.json" --init-from "$W/search/model.bundle" \
     >/dev/null
@@ -42,6 +42,11 @@ search = json.load(open(w + "/search/metrics.json"))
 assert search["timing"]["iterations"] == traj[-1]["step"], search["timing"]
 fixed = json.load(open(w + "/fixed/metrics.json"))
 assert fixed["model"] == "autoheri", fixed["model"]
+# --arch on an esmm config keeps an edge_init given with it (the bundle's model options).
+raw = open(w + "/fixed/model.bundle", "rb").read()
+header, _ = json.JSONDecoder().raw_decode(raw[raw.index(b"{"):].decode("latin1"))
+assert header["model_options"]["edge_init"] == "zero", header["model_options"]
+assert header["model_options"]["alpha"] == "fixed", header["model_options"]
 ev = json.load(open(w + "/eval.json"))
 assert ev["test"]["ctcvr"]["auc"] == fixed["test"]["ctcvr"]["auc"], (ev, fixed["test"])
 top1 = json.load(open(w + "/top1.json"))
