@@ -5,28 +5,28 @@
 # draws). Runs one process at a time (single-threaded, deterministic by seed).
 #
 #   bench/autoheri/ablation.sh                         # defaults below
-#   ROWS=100000 SEEDS="1 2 3" EVO_SEEDS="1" OUT=/tmp/ah bench/autoheri/ablation.sh
+#   ROWS=1000000 SEEDS="1 2 3" EVO_SEEDS="1" OUT=/tmp/ah bench/autoheri/ablation.sh
 #   python3 bench/autoheri/aggregate.py /tmp/ah        # the tables
 set -euo pipefail
-FUNNEL=${FUNNEL:-build-ah2/src/cli/funnel}
+FUNNEL=${FUNNEL:-build/src/cli/funnel}
 OUT=${OUT:-/tmp/autoheri_ablation}
-ROWS=${ROWS:-100000}
+ROWS=${ROWS:-1000000}
 SEEDS=${SEEDS:-"1 2 3"}
 PRESETS=${PRESETS:-"aliccp-like ads-3stage"}
 TOWERS=${TOWERS:-"[200,80,20]"}
-EPOCHS=${EPOCHS:-2}
+EPOCHS=${EPOCHS:-1}
 BATCH=${BATCH:-2000}
 # Evolution budget: POP + CYCLES candidates of STEPS training steps each.
 EVO_SEEDS=${EVO_SEEDS:-"1"}  # seeds that also run the evolutionary variant
 POP=${POP:-4}
 SAMPLE=${SAMPLE:-2}
 CYCLES=${CYCLES:-4}
-STEPS=${STEPS:-30}
-# Also search the hierarchical scheme with this alpha learning rate (sensitivity: the default
-# 0.005 barely moves alpha in the few iterations of a short run); "" = skip.
-FAST_ALPHA_LR=${FAST_ALPHA_LR:-0.1}
-# Rates raised above the presets' so that 100 k impressions hold enough conversions for a
-# meaningful CVR AUC (the presets' defaults leave ~16 conversions in a 20 k-row test split).
+STEPS=${STEPS:-100}
+# Also run ESMM and AutoHERI with AutoHERI's footnote 1 (no CTCVR gradient into the CTR tower);
+# "" = skip.
+STOPGRAD=${STOPGRAD:-1}
+# Rates raised above the presets' so that the test split holds enough conversions for a
+# meaningful CVR AUC (1 M impressions: ~3 000 test conversions instead of ~120).
 SIM_aliccp_like=${SIM_aliccp_like:-"--set ctr=0.1 --set cvr=0.15"}
 SIM_ads_3stage=${SIM_ads_3stage:-"--set ctr=0.1 --set vr=0.25"}
 
@@ -39,6 +39,7 @@ timed() {  # timed DIR cmd...: runs cmd, records its wall seconds in DIR/wall_se
   echo "$(date +%s.%N) - $t0" | bc > "$dir/wall_seconds"
 }
 
+mkdir -p "$OUT"
 for preset in $PRESETS; do
   data=$OUT/$preset/data
   sim_var=SIM_${preset//-/_}
@@ -61,11 +62,20 @@ for preset in $PRESETS; do
       timed "$run/retrain_$scheme" "$FUNNEL" train "${common[@]}" \
         --arch "$run/search_$scheme/arch.json" --out "$run/retrain_$scheme"
     done
-    if [ -n "$FAST_ALPHA_LR" ]; then
-      timed "$run/search_hierarchical_fast" "$FUNNEL" search "${common[@]}" "${ah[@]}" \
-        --set "search.alpha_lr=$FAST_ALPHA_LR" --no-bundle --out "$run/search_hierarchical_fast"
-      timed "$run/retrain_hierarchical_fast" "$FUNNEL" train "${common[@]}" \
-        --arch "$run/search_hierarchical_fast/arch.json" --out "$run/retrain_hierarchical_fast"
+    # Every candidate connection, no search (what the search chose against).
+    if [ ! -f "$run/full_arch.json" ]; then
+      "$FUNNEL" arch derive "$run/search_hierarchical/arch.json" --threshold 0 \
+        --out "$run/full_arch.json" > /dev/null
+    fi
+    timed "$run/retrain_full" "$FUNNEL" train "${common[@]}" --arch "$run/full_arch.json" \
+      --out "$run/retrain_full"
+    if [ -n "$STOPGRAD" ]; then
+      sg=(--set train.stop_ctcvr_grad_to_ctr=true)
+      timed "$run/esmm_sg" "$FUNNEL" train "${common[@]}" "${sg[@]}" --out "$run/esmm_sg"
+      timed "$run/search_hierarchical_sg" "$FUNNEL" search "${common[@]}" "${sg[@]}" "${ah[@]}" \
+        --no-bundle --out "$run/search_hierarchical_sg"
+      timed "$run/retrain_hierarchical_sg" "$FUNNEL" train "${common[@]}" "${sg[@]}" \
+        --arch "$run/search_hierarchical_sg/arch.json" --out "$run/retrain_hierarchical_sg"
     fi
     if [[ " $EVO_SEEDS " == *" $seed "* ]]; then
       timed "$run/search_evolution" "$FUNNEL" search --method evolution "${common[@]}" "${ah[@]}" \

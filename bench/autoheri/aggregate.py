@@ -11,9 +11,12 @@ import sys
 VARIANTS = [
     ("ESMM (no integration)", "esmm", None),
     ("AutoHERI (hierarchical, bi-level search, retrained)", "retrain_hierarchical", "search_hierarchical"),
-    ("AutoHERI, search.alpha_lr = 0.1 (retrained)", "retrain_hierarchical_fast", "search_hierarchical_fast"),
+    ("all 9 (18) candidate connections, no search", "retrain_full", None),
     ("w/o hierarchical, w/ parallel (searched, retrained)", "retrain_parallel", "search_parallel"),
     ("evolutionary (regularised evolution, retrained)", "retrain_evolution", "search_evolution"),
+    ("ESMM, footnote 1 stop-gradient", "esmm_sg", None),
+    ("AutoHERI, footnote 1 stop-gradient (searched, retrained)", "retrain_hierarchical_sg",
+     "search_hierarchical_sg"),
 ]
 
 
@@ -84,8 +87,8 @@ def main(out):
                   f"| {ms(rows['ratio'], 2)} | {ms(rows['conn'], 1)} |")
         # Per-seed detail of the searched architectures.
         for s in seeds:
-            for search in ("search_hierarchical", "search_hierarchical_fast", "search_parallel",
-                           "search_evolution"):
+            for search in ("search_hierarchical", "search_parallel", "search_evolution",
+                           "search_hierarchical_sg"):
                 f = os.path.join(pdir, s, search, "metrics.json")
                 if os.path.exists(f):
                     sm = load(f)
