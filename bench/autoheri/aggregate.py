@@ -85,7 +85,8 @@ def main(out):
             print(f"| {label} | {ms(rows['cauc'])} | {ms(rows['cnll'])} | {ms(rows['tauc'])} "
                   f"| {ms(rows['tnll'])} | {ms(rows['train'], 1)} | {ms(rows['search'], 1)} "
                   f"| {ms(rows['ratio'], 2)} | {ms(rows['conn'], 1)} |")
-        # Per-seed detail of the searched architectures.
+        # Per-seed detail of the searched architectures (a list after a blank line).
+        print()
         for s in seeds:
             for search in ("search_hierarchical", "search_parallel", "search_evolution",
                            "search_hierarchical_sg"):
