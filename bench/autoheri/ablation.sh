@@ -17,14 +17,14 @@ TOWERS=${TOWERS:-"[200,80,20]"}
 EPOCHS=${EPOCHS:-1}
 BATCH=${BATCH:-2000}
 # Evolution budget: POP + CYCLES candidates of STEPS training steps each.
-EVO_SEEDS=${EVO_SEEDS:-"1"}  # seeds that also run the evolutionary variant
+EVO_SEEDS=${EVO_SEEDS-"1"}  # seeds that also run the evolutionary variant ("" = none)
 POP=${POP:-4}
 SAMPLE=${SAMPLE:-2}
 CYCLES=${CYCLES:-4}
 STEPS=${STEPS:-100}
 # Also run ESMM and AutoHERI with AutoHERI's footnote 1 (no CTCVR gradient into the CTR tower);
 # "" = skip.
-STOPGRAD=${STOPGRAD:-1}
+STOPGRAD=${STOPGRAD-1}
 # Rates raised above the presets' so that the test split holds enough conversions for a
 # meaningful CVR AUC (1 M impressions: ~3 000 test conversions instead of ~120).
 SIM_aliccp_like=${SIM_aliccp_like:-"--set ctr=0.1 --set cvr=0.15"}
