@@ -114,14 +114,12 @@ class Converter {
 
  private:
   void init_split(const std::string& name) {
-    SplitStats& s = stats_.splits[name];
-    s.positives.assign(layout_.num_events(), 0);
-    s.violations_kept.assign(layout_.num_events(), 0);
+    stats_.splits[name].init(layout_.num_events());
   }
 
   void read_input(const std::string& name, const std::vector<InputFile>& files, bool ratio_split) {
     InputStats& in = stats_.inputs[name];
-    in.violations.assign(layout_.num_events(), 0);
+    in.init(layout_.num_events());
     uint64_t total_bytes = 0;
     for (const auto& f : files) {
       in.files.push_back(f.path);
@@ -156,21 +154,13 @@ class Converter {
         }
         ++in.lines;
         const uint64_t ordinal = data_rows++;
-        if (enc.violation >= 0) {
-          ++in.violations[enc.violation];
-          if (!config_.keep_funnel_violations) {
-            ++in.violations_dropped;
-            continue;
-          }
-        }
+        if (!in.admit(enc.violation, config_.keep_funnel_violations)) continue;
         const bool to_val = ratio_split && to_validation(ordinal);
         SplitWriter& w = to_val ? *val_writer : *writer;
         SplitStats& ss = to_val ? *val_stats : *split_stats;
         if (learns && !to_val) learn(enc);
         w.append(enc);
-        for (size_t e = 0; e < enc.labels.size(); ++e) ss.positives[e] += enc.labels[e];
-        if (enc.violation >= 0) ++ss.violations_kept[enc.violation];
-        ++ss.rows;
+        ss.add_row(enc.labels.data(), enc.violation);
         ++in.rows_written;
         progress.update(done_before + reader->bytes_read(), in.lines);
       }

@@ -2,6 +2,7 @@
 // What the cache and every Batch hold, derived from the schema: funnel events, sparse fields
 // (categorical features and bucketised numerics) and dense fields (normalised numerics).
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,15 @@ struct Layout {
       if (a < 0) return false;
     }
     return true;
+  }
+  /// The funnel rule: the first event that is 1 while its parent event is 0 (e.g. a
+  /// conversion without a click), or -1 when `labels` (one per event) respect the funnel.
+  int funnel_violation(const uint8_t* labels) const {
+    for (size_t e = 0; e < event_parent.size(); ++e) {
+      const int parent = event_parent[e];
+      if (labels[e] && parent >= 0 && !labels[parent]) return static_cast<int>(e);
+    }
+    return -1;
   }
   static Layout from_schema(const Schema& schema);
   size_t num_events() const { return events.size(); }

@@ -180,13 +180,7 @@ void RowEncoder::encode(const RawRow& row, const std::string& file, EncodedRow& 
     }
     out.labels[e] = v;
   }
-  for (size_t e = 0; e < out.labels.size(); ++e) {
-    const int parent = layout_.event_parent[e];
-    if (out.labels[e] && parent >= 0 && !out.labels[parent]) {
-      out.violation = static_cast<int>(e);
-      break;
-    }
-  }
+  out.violation = layout_.funnel_violation(out.labels.data());
 
   for (size_t f = 0; f < num_sparse; ++f) {
     const int slot = sparse_slot_[f];

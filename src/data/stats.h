@@ -30,6 +30,17 @@ struct InputStats {
   std::vector<uint64_t> violations;
   uint64_t violations_dropped = 0;
   double seconds = 0;
+
+  void init(size_t num_events) { violations.assign(num_events, 0); }
+  /// Counts the funnel rule's verdict on a data row (`violation`: Layout::funnel_violation);
+  /// false when the rule drops the row.
+  bool admit(int violation, bool keep_violations) {
+    if (violation < 0) return true;
+    ++violations[violation];
+    if (keep_violations) return true;
+    ++violations_dropped;
+    return false;
+  }
 };
 
 /// One split of the cache.
@@ -38,6 +49,17 @@ struct SplitStats {
   std::vector<uint64_t> positives;        // per event
   std::vector<uint64_t> violations_kept;  // per event (keep_funnel_violations)
   std::vector<SparseFieldStats> fields;   // per sparse field
+
+  void init(size_t num_events) {
+    positives.assign(num_events, 0);
+    violations_kept.assign(num_events, 0);
+  }
+  /// Counts a written row: its labels (one per event) and its funnel violation (-1 none).
+  void add_row(const uint8_t* labels, int violation) {
+    for (size_t e = 0; e < positives.size(); ++e) positives[e] += labels[e];
+    if (violation >= 0) ++violations_kept[violation];
+    ++rows;
+  }
 };
 
 struct DatasetStats {

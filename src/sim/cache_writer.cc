@@ -260,10 +260,9 @@ CacheWriter::Impl::Impl(const Simulator& s, const std::string& cache_dir, const 
     sp.columns = std::make_unique<data::RowColumnWriter>(sp.dir, layout);
     sp.staged = std::make_unique<FileWriter>(join_path(sp.dir, kStaged));
     sp.stats = &stats.splits[sp.name];
-    sp.stats->positives.assign(layout.num_events(), 0);
-    sp.stats->violations_kept.assign(layout.num_events(), 0);
+    sp.stats->init(layout.num_events());
     sp.input = &stats.inputs[sp.name];
-    sp.input->violations.assign(layout.num_events(), 0);
+    sp.input->init(layout.num_events());
   }
 }
 
@@ -283,27 +282,14 @@ void CacheWriter::Impl::add(const SimRow* rows, size_t n) {
     FUNNEL_CHECK(sp.present, "simulate: a row of a split the config does not name");
     // Labels and the funnel rule, as the row encoder reads them from the CSV.
     uint8_t labels[4];
-    int violation = -1;
     for (size_t e = 0; e < num_events; ++e) {
       uint8_t v = 0;
       for (int col : event_columns[e]) v |= r.label_columns[col];
       labels[e] = v;
     }
-    for (size_t e = 0; e < num_events; ++e) {
-      const int parent = layout.event_parent[e];
-      if (labels[e] && parent >= 0 && !labels[parent]) {
-        violation = static_cast<int>(e);
-        break;
-      }
-    }
+    const int violation = layout.funnel_violation(labels);
     ++sp.input->lines;
-    if (violation >= 0) {
-      ++sp.input->violations[violation];
-      if (!config.keep_funnel_violations) {
-        ++sp.input->violations_dropped;
-        continue;
-      }
-    }
+    if (!sp.input->admit(violation, config.keep_funnel_violations)) continue;
     float aux[4];
     for (size_t a = 0; a < num_aux; ++a) aux[a] = r.truth[aux_event[a]];
     if (layout.has_list && r.list != last_list) {
@@ -315,9 +301,7 @@ void CacheWriter::Impl::add(const SimRow* rows, size_t n) {
                        static_cast<int32_t>(r.position), r.timestamp, aux);
     sp.staged->write_pod(Staged{static_cast<uint32_t>(r.user), static_cast<uint32_t>(r.item),
                                 r.position});
-    for (size_t e = 0; e < num_events; ++e) sp.stats->positives[e] += labels[e];
-    if (violation >= 0) ++sp.stats->violations_kept[violation];
-    ++sp.stats->rows;
+    sp.stats->add_row(labels, violation);
     ++sp.input->rows_written;
     if (r.split == SimRow::kTrain) count(r);
   }
