@@ -56,6 +56,17 @@ constexpr const char* kStaged = "sim_rows.staged";
 constexpr size_t kChunk = 1 << 16;  // staged rows mapped to ids at a time
 constexpr size_t kAhead = 16;       // prefetch distance of hash-table probes
 
+/// `table` emptied, with room for `expected` keys (reused when it has it: fresh memory is slow
+/// to fault in, see the scratch buffers below).
+data::KeyMap<uint64_t>& emptied(data::KeyMap<uint64_t>& table, uint64_t expected) {
+  if (table.capacity() < expected) {
+    table = data::KeyMap<uint64_t>(expected);
+  } else {
+    table.clear();
+  }
+  return table;
+}
+
 bool is_cross(FieldSource s) {
   return s == FieldSource::kUserCategory || s == FieldSource::kUserShop ||
          s == FieldSource::kUserBrand || s == FieldSource::kUserIntention;
@@ -137,10 +148,8 @@ struct CacheWriter::Impl {
   data::DatasetStats stats;
   std::vector<uint64_t> vocab_sizes, vocab_distinct;  // per field, filled in any order
   /// Training counts of a field by the value's text key (the converter's counts), reused
-  /// from field to field (cleared, not remade).
+  /// from field to field (emptied, not remade).
   data::KeyMap<uint64_t> counts{16};
-  /// `counts` emptied, with room for `expected` keys.
-  data::KeyMap<uint64_t>& counts_table(uint64_t expected);
   /// The cross field being written: per value seen in training, keyed by mix64(value + 1),
   /// its count, then its text key, then its id. Reused from field to field.
   data::KeyMap<uint64_t> cross{16};
@@ -357,7 +366,7 @@ void CacheWriter::Impl::build_dense_vocabulary(Field& field) {
   // Small ranges get a small table (from_counts visits every slot); large ones reuse the
   // big one.
   data::KeyMap<uint64_t> small_table(n < 4096 ? n : 16);
-  data::KeyMap<uint64_t>& table = n < 4096 ? small_table : counts_table(n);
+  data::KeyMap<uint64_t>& table = n < 4096 ? small_table : emptied(counts, n);
   for (uint64_t v = 0; v < n; ++v) {
     if (v + kAhead < n) table.prefetch(keys[v + kAhead]);
     if ((*cnt)[v] > 0) table[keys[v]] += (*cnt)[v];
@@ -376,12 +385,7 @@ void CacheWriter::Impl::build_cross_vocabulary(Field& field) {
   // (formatting and hashing the number), which is computed once per distinct value below.
   // One pass over the staged training rows; the increments are prefetched, since nearly all
   // miss the cache.
-  const uint64_t expected = splits[SimRow::kTrain].stats->rows / 2;
-  if (cross.capacity() < expected) {
-    cross = data::KeyMap<uint64_t>(expected);
-  } else {
-    cross.clear();
-  }
+  emptied(cross, splits[SimRow::kTrain].stats->rows / 2);
   std::vector<uint64_t>& mixed = scratch64;
   for_staged(splits[SimRow::kTrain], [&](const Staged* rows, size_t m) {
     for (size_t i = 0; i < m; ++i) {
@@ -393,7 +397,7 @@ void CacheWriter::Impl::build_cross_vocabulary(Field& field) {
     }
   });
   // The converter's counts, by text key (each entry's count becomes its text key) ...
-  data::KeyMap<uint64_t>& table = counts_table(cross.size());
+  data::KeyMap<uint64_t>& table = emptied(counts, cross.size());
   for_cross_chunks([&](uint64_t* const* values, const uint64_t* raw, size_t n) {
     std::vector<uint64_t>& keys = scratch64;
     for (size_t i = 0; i < n; ++i) keys[i] = number_key(raw[i]);
@@ -411,15 +415,6 @@ void CacheWriter::Impl::build_cross_vocabulary(Field& field) {
       *values[i] = field.vocab.id(*values[i]);
     }
   });
-}
-
-data::KeyMap<uint64_t>& CacheWriter::Impl::counts_table(uint64_t expected) {
-  if (counts.capacity() < expected) {
-    counts = data::KeyMap<uint64_t>(expected);
-  } else {
-    counts.clear();
-  }
-  return counts;
 }
 
 void CacheWriter::Impl::save_vocabulary(size_t f) {
@@ -547,7 +542,7 @@ data::DatasetStats CacheWriter::Impl::finish() {
       largest = std::max(largest, range(field.sim.source));
     }
   }
-  counts_table(largest);
+  emptied(counts, largest);
   // Fields without a table first, all in one pass over each split's staged rows; then the
   // crosses one at a time.
   for (size_t f = 0; f < fields.size(); ++f) {
