@@ -56,7 +56,8 @@ struct AutoHeriOptions {
   std::optional<AutoHeriArch> arch;
 
   /// Strict parse of {"towers", "dropout", "activation", "scheme", "skip", "alpha",
-  /// "alpha_init", "entropy_weight", "edge_init", "arch"} (all optional but "arch" with "alpha": "fixed").
+  /// "alpha_init", "entropy_weight", "edge_init", "arch"} (all optional but "arch" with
+  /// "alpha": "fixed").
   static AutoHeriOptions from_json(const nlohmann::json& j, const std::string& path = "model");
 };
 
