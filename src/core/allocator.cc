@@ -1,5 +1,9 @@
 #include "core/allocator.h"
 
+// Any C library header defines __GLIBC__ (through <features.h>); without one the test below
+// is always false and the tuning silently does nothing (it did, until 2026-11-23).
+#include <cstdlib>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
