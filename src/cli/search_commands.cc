@@ -181,9 +181,26 @@ void run_search(const SearchArgs& args) {
                "model.alpha: funnel search needs \"search\" (a fixed architecture is trained with "
                "funnel train --arch)");
   const std::string val = cache.has_split("validation") ? "validation" : "";
+  FUNNEL_CHECK(!sopt.validate || !val.empty(),
+               cache_dir << ": no validation split (search.validate compares retrained "
+                            "architectures on validation CVR AUC)");
   Stopwatch watch;
   train::ArchSearch search(cache, net, embedding, sopt);
-  const train::SearchResult r = search.run("train", val, args.out);
+  train::SearchResult r = search.run("train", val, args.out);
+  const size_t derived_connections = r.arch.num_connections();
+  train::ValidatedDerivation validated;
+  if (sopt.validate) {
+    nlohmann::json fixed_json = model_json;
+    for (const char* k : {"alpha", "alpha_init", "entropy_weight", "arch"}) fixed_json.erase(k);
+    train::TrainerOptions retrain = topt;
+    retrain.progress = false;
+    validated = train::validate_derivation(
+        r.arch, train::make_fixed_arch_fitness(
+                    cache, fixed_json,
+                    model::parse_feature_embedding_options(embedding_json, topt.seed), retrain,
+                    "train", val));
+    r.arch = validated.arch;
+  }
 
   const std::string arch_file = join_path(args.out, "arch.json");
   r.arch.save(arch_file);
@@ -193,12 +210,18 @@ void run_search(const SearchArgs& args) {
   metrics["arch"] = {{"file", "arch.json"},
                      {"num_connections", r.arch.num_connections()},
                      {"derived_by", nlohmann::json::parse(r.arch.derived_by)}};
+  if (sopt.validate) {
+    metrics["validated_derivation"] = {{"candidates", validated.candidates},
+                                       {"kept", validated.chosen},
+                                       {"seconds", validated.seconds}};
+  }
   // The supernet with relaxed alpha (not the retrained architecture).
   if (!val.empty()) metrics["validation"] = r.last_validation;
   if (cache.has_split("test")) {
     metrics["test"] = train::Trainer(cache, net, embedding, topt).evaluate("test");
   }
   metrics["timing"] = {{"search_seconds", r.search_seconds},
+                       {"validate_seconds", validated.seconds},
                        {"total_seconds", watch.seconds()},
                        {"iterations", r.steps},
                        {"theta_samples", r.theta_samples},
@@ -219,7 +242,13 @@ void run_search(const SearchArgs& args) {
     model::write_bundle(join_path(args.out, "model.bundle"), bundle);
   }
   std::printf("searched %lld iterations in %.1f s; %zu of the candidate connections kept\n",
-              static_cast<long long>(r.steps), r.search_seconds, r.arch.num_connections());
+              static_cast<long long>(r.steps), r.search_seconds, derived_connections);
+  if (!validated.candidates.empty()) {
+    std::printf("validated derivation: retrained %zu candidates in %.1f s; kept %zu of the %zu "
+                "connections (best validation cvr.auc)\n",
+                validated.candidates.size(), validated.seconds, validated.chosen,
+                derived_connections);
+  }
   std::printf("architecture in %s (heatmap: %s), alpha trajectory in %s\n", arch_file.c_str(),
               join_path(args.out, "arch.svg").c_str(), join_path(args.out, "alpha.jsonl").c_str());
   std::printf("retrain: funnel train --config %s --arch %s --out RUN_DIR\n", args.config.c_str(),

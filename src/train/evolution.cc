@@ -216,8 +216,6 @@ RegularizedEvolution::Fitness make_training_fitness(
     const data::Cache& cache, const nlohmann::json& model_options,
     const model::FeatureEmbeddingOptions& embedding_options, const EvolutionOptions& options,
     const std::string& train_split, const std::string& validation_split) {
-  FUNNEL_CHECK(!validation_split.empty() && cache.has_split(validation_split),
-               "evolution: the fitness needs a validation split");
   TrainerOptions to = options.train;
   to.progress = false;
   // The budget is the step count; no early stopping inside it.
@@ -225,21 +223,8 @@ RegularizedEvolution::Fitness make_training_fitness(
   to.early_stop_metric = "cvr.auc";
   to.eval_every_steps = 0;
   if (options.steps_per_candidate > 0) to.max_steps = options.steps_per_candidate;
-  return [&cache, model_options, embedding_options, to, train_split, validation_split](
-             const model::AutoHeriArch& arch, nlohmann::json* detail) {
-    const FixedArchRun run = train_fixed_arch(cache, arch, model_options, embedding_options, to,
-                                              train_split, validation_split);
-    const nlohmann::json& v = run.result.best_validation;
-    FUNNEL_CHECK(v.is_object() && v.contains("cvr") && v["cvr"].contains("auc") &&
-                     v["cvr"]["auc"].is_number(),
-                 "evolution: no validation cvr.auc after training a candidate");
-    if (detail) {
-      *detail = {{"validation", v},
-                 {"steps", run.result.steps},
-                 {"train_seconds", run.result.train_seconds}};
-    }
-    return v["cvr"]["auc"].get<double>();
-  };
+  return make_fixed_arch_fitness(cache, model_options, embedding_options, to, train_split,
+                                 validation_split);
 }
 
 }  // namespace funnel::train

@@ -26,6 +26,7 @@
 #include "core/rng.h"
 #include "model/autoheri_arch.h"
 #include "model/feature_embedding.h"
+#include "train/search.h"
 #include "train/trainer.h"
 
 namespace funnel::data {
@@ -96,7 +97,7 @@ struct EvolutionResult {
 class RegularizedEvolution {
  public:
   /// Returns the fitness of a mask (higher is better) and may fill `detail`.
-  using Fitness = std::function<double(const model::AutoHeriArch&, nlohmann::json* detail)>;
+  using Fitness = ArchFitness;
 
   /// `templ` gives the funnel, towers, scheme, skip and edge groups (its z is ignored).
   RegularizedEvolution(model::AutoHeriArch templ, EvolutionOptions options, Fitness fitness);

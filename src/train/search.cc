@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -78,9 +79,15 @@ SearchOptions parse_search_options(const nlohmann::json& search, const TrainerOp
   o.alpha_weight_decay = f.get<double>("alpha_weight_decay", o.alpha_weight_decay);
   o.alpha_split = f.get<std::string>("alpha_split", o.alpha_split);
   o.holdout_fraction = f.get<double>("holdout_fraction", o.holdout_fraction);
+  const std::string space = f.get<std::string>("alpha_space", "entire");
+  FUNNEL_CHECK(space == "entire" || space == "click",
+               f.path("alpha_space") << ": expected entire or click, got '" << space << "'");
+  o.alpha_space =
+      space == "click" ? model::TrainingSpace::kClickSpace : model::TrainingSpace::kEntireSpace;
   o.alpha_log_every = f.get<int64_t>("alpha_log_every", o.alpha_log_every);
   o.derive = parse_derive_options(f.get<nlohmann::json>("derive", nlohmann::json()),
                                   "search.derive");
+  o.validate = f.get<bool>("validate", o.validate);
   f.finish();
   FUNNEL_CHECK(o.alpha_lr > 0, "search.alpha_lr: must be > 0, got " << o.alpha_lr);
   FUNNEL_CHECK(o.alpha_weight_decay >= 0, "search.alpha_weight_decay: must be >= 0");
@@ -109,14 +116,15 @@ ArchSearch::ArchSearch(const data::Cache& cache, std::shared_ptr<model::AutoHeri
       torch::optim::AdamOptions(options_.alpha_lr).weight_decay(options_.alpha_weight_decay));
 }
 
-double ArchSearch::loss_of(const data::Batch& batch, const torch::Tensor& x, torch::Tensor* total) {
+double ArchSearch::loss_of(const data::Batch& batch, const torch::Tensor& x,
+                           model::TrainingSpace space, torch::Tensor* total) {
   const model::FunnelOutput out = net_->forward(x);
   const torch::Tensor labels =
       torch::from_blob(const_cast<float*>(batch.labels.data()),
                        {static_cast<int64_t>(batch.num_events), static_cast<int64_t>(batch.size)},
                        torch::kFloat32);
   // Funnel loss (eq. 2 / eq. 4) + the entropy regulariser, which the model puts in aux_loss.
-  *total = loss_.compute(out, labels, net_->training_space()).total;
+  *total = loss_.compute(out, labels, space).total;
   const double value = total->item<double>();
   if (!std::isfinite(value)) {
     throw TrainingDiverged(step_, "search diverged: loss is " + std::to_string(value) +
@@ -131,7 +139,7 @@ double ArchSearch::theta_step(const data::Batch& batch) {
   FreezeGuard alpha_fixed(net_->arch_parameters());
   const torch::Tensor x = embedding_->lookup(batch);
   torch::Tensor total;
-  const double value = loss_of(batch, x, &total);
+  const double value = loss_of(batch, x, net_->training_space(), &total);
   theta_optimizer_->zero_grad();
   total.backward();
   theta_optimizer_->step();
@@ -145,7 +153,7 @@ double ArchSearch::alpha_step(const data::Batch& batch) {
   // The embeddings are part of Theta: no gradient into the looked-up rows, no sparse update.
   const torch::Tensor x = embedding_->lookup(batch).detach();
   torch::Tensor total;
-  const double value = loss_of(batch, x, &total);
+  const double value = loss_of(batch, x, options_.alpha_space, &total);
   alpha_optimizer_->zero_grad();
   total.backward();
   alpha_optimizer_->step();
@@ -296,6 +304,90 @@ FixedArchRun train_fixed_arch(const data::Cache& cache, const model::AutoHeriArc
   Trainer trainer(cache, run.net, run.embedding, options);
   run.result = trainer.fit(train_split, validation_split, "");
   return run;
+}
+
+ArchFitness make_fixed_arch_fitness(const data::Cache& cache, const nlohmann::json& model_options,
+                                    const model::FeatureEmbeddingOptions& embedding_options,
+                                    const TrainerOptions& options, const std::string& train_split,
+                                    const std::string& validation_split) {
+  FUNNEL_CHECK(!validation_split.empty() && cache.has_split(validation_split),
+               "scoring an architecture needs a validation split (its fitness is validation CVR "
+               "AUC)");
+  return [&cache, model_options, embedding_options, options, train_split, validation_split](
+             const model::AutoHeriArch& arch, nlohmann::json* detail) {
+    const FixedArchRun run = train_fixed_arch(cache, arch, model_options, embedding_options,
+                                              options, train_split, validation_split);
+    const nlohmann::json& v = run.result.best_validation;
+    FUNNEL_CHECK(v.is_object() && v.contains("cvr") && v["cvr"].contains("auc") &&
+                     v["cvr"]["auc"].is_number(),
+                 "no validation cvr.auc after training an architecture");
+    if (detail) {
+      *detail = {{"validation", v},
+                 {"steps", run.result.steps},
+                 {"train_seconds", run.result.train_seconds}};
+    }
+    return v["cvr"]["auc"].get<double>();
+  };
+}
+
+std::vector<model::AutoHeriArch> nested_by_alpha(const model::AutoHeriArch& derived) {
+  struct Kept {
+    size_t edge, index;
+    double alpha;
+  };
+  std::vector<Kept> kept;
+  for (size_t k = 0; k < derived.edges.size(); ++k) {
+    const model::ArchEdge& e = derived.edges[k];
+    for (size_t i = 0; i < e.z.size(); ++i) {
+      if (!e.z[i]) continue;
+      FUNNEL_CHECK(i < e.alpha.size() && !std::isnan(e.alpha[i]),
+                   "validated derivation: connection " << i << " of edge " << e.from << " -> "
+                                                       << e.to << " has no alpha");
+      kept.push_back({k, i, e.alpha[i]});
+    }
+  }
+  std::stable_sort(kept.begin(), kept.end(),
+                   [](const Kept& a, const Kept& b) { return a.alpha > b.alpha; });
+  std::vector<model::AutoHeriArch> out;
+  model::AutoHeriArch a = derived;
+  for (auto& e : a.edges) std::fill(e.z.begin(), e.z.end(), uint8_t{0});
+  out.push_back(a);
+  for (const Kept& c : kept) {
+    a.edges[c.edge].z[c.index] = 1;
+    out.push_back(a);
+  }
+  return out;
+}
+
+ValidatedDerivation validate_derivation(const model::AutoHeriArch& derived,
+                                        const ArchFitness& fitness) {
+  Stopwatch watch;
+  ValidatedDerivation r;
+  r.arch = derived;
+  const std::vector<model::AutoHeriArch> nested = nested_by_alpha(derived);
+  const size_t k = nested.size() - 1;
+  if (k == 0) return r;  // nothing to check: the plain towers
+  double best = -INFINITY;
+  for (size_t m = 0; m <= k; ++m) {
+    Stopwatch one;
+    nlohmann::json detail;
+    const double f = fitness(nested[m], &detail);
+    r.candidates.push_back(
+        {{"connections", m}, {"fitness", f}, {"detail", detail}, {"seconds", one.seconds()}});
+    log_info("validated derivation: " + std::to_string(m) + " of " + std::to_string(k) +
+             " connections, validation cvr.auc " + std::to_string(f));
+    if (f > best) {  // ties keep the candidate with fewer connections
+      best = f;
+      r.chosen = m;
+    }
+  }
+  r.arch = nested[r.chosen];
+  nlohmann::json by =
+      derived.derived_by.empty() ? nlohmann::json::object() : nlohmann::json::parse(derived.derived_by);
+  by["validated"] = {{"kept", r.chosen}, {"of", k}};
+  r.arch.derived_by = by.dump();
+  r.seconds = watch.seconds();
+  return r;
 }
 
 }  // namespace funnel::train

@@ -13,6 +13,7 @@
 // for the validation metrics.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,8 +46,17 @@ struct SearchOptions {
   std::string alpha_split = "holdout";
   /// Fraction of the training split held out for alpha when alpha_split is "holdout".
   double holdout_fraction = 0.1;
+  /// Loss of the alpha step. kEntireSpace: eq. 3 as written, the funnel loss of eq. 2 / 4
+  /// on every held-out impression. kClickSpace: each post-click event's conditional
+  /// cross-entropy on the held-out rows where its parent happened (FunnelLoss, click space),
+  /// i.e. alpha is judged by the CVR it gives; the first event's term does not depend on
+  /// alpha (no edge enters the first tower), so only the later events' terms differ.
+  model::TrainingSpace alpha_space = model::TrainingSpace::kEntireSpace;
   /// How z is derived from the final alpha.
   model::DeriveOptions derive;
+  /// After the search, choose how many of the derived connections to keep on the validation
+  /// split (validate_derivation): k derived connections cost k + 1 trainings from scratch.
+  bool validate = false;
   /// Write alpha to the trajectory log every N iterations (and at the start and the end).
   int64_t alpha_log_every = 10;
 };
@@ -92,7 +102,8 @@ class ArchSearch {
   const SearchOptions& options() const { return options_; }
 
  private:
-  double loss_of(const data::Batch& batch, const torch::Tensor& x, torch::Tensor* total);
+  double loss_of(const data::Batch& batch, const torch::Tensor& x, model::TrainingSpace space,
+                 torch::Tensor* total);
 
   const data::Cache& cache_;
   std::shared_ptr<model::AutoHeriModel> net_;
@@ -118,5 +129,39 @@ FixedArchRun train_fixed_arch(const data::Cache& cache, const model::AutoHeriArc
                               const model::FeatureEmbeddingOptions& embedding_options,
                               const TrainerOptions& options, const std::string& train_split,
                               const std::string& validation_split);
+
+/// The score of a fixed architecture (higher is better); may fill `detail`.
+using ArchFitness = std::function<double(const model::AutoHeriArch&, nlohmann::json* detail)>;
+/// Trains `arch` from scratch with train_fixed_arch(options) and returns its best validation
+/// CVR AUC on `validation_split`; `detail` gets {"validation", "steps", "train_seconds"}.
+/// The evolution's fitness and the validated derivation's.
+ArchFitness make_fixed_arch_fitness(const data::Cache& cache, const nlohmann::json& model_options,
+                                    const model::FeatureEmbeddingOptions& embedding_options,
+                                    const TrainerOptions& options, const std::string& train_split,
+                                    const std::string& validation_split);
+
+/// The nested architectures along the search's ranking: `derived`'s k connections sorted by
+/// alpha (descending; ties in edge group, source layer, target layer order), and for
+/// m = 0, 1, ..., k a copy keeping the first m (m = 0: no integration, the plain towers;
+/// m = k: `derived`). Every connection of `derived` needs its alpha.
+std::vector<model::AutoHeriArch> nested_by_alpha(const model::AutoHeriArch& derived);
+
+struct ValidatedDerivation {
+  /// The candidate with the highest fitness (ties to fewer connections); its derived_by adds
+  /// {"validated": {"kept": m, "of": k}} to the derivation rule.
+  model::AutoHeriArch arch;
+  /// One object per candidate, m = 0..k: {"connections", "fitness", "detail", "seconds"}.
+  std::vector<nlohmann::json> candidates;
+  size_t chosen = 0;
+  double seconds = 0;
+};
+/// The validated derivation: scores every nested_by_alpha(derived) candidate with `fitness`
+/// (with make_fixed_arch_fitness: retrained from scratch, validation CVR AUC) and keeps the
+/// best, so a connection stays only if retraining with it beats the architecture without it
+/// on validation. With k = 0 nothing is trained and `derived` is returned as it is. Guards
+/// the threshold / top-k rule against connections that the one-shot supernet favours but
+/// that do not pay once retrained (docs/autoheri.md, "Validated derivation").
+ValidatedDerivation validate_derivation(const model::AutoHeriArch& derived,
+                                        const ArchFitness& fitness);
 
 }  // namespace funnel::train

@@ -26,6 +26,14 @@ done
 "$FUNNEL" -q eval --bundle "$W/fixed/model.bundle" --config "$CFG" --split test \
     --json "$W/eval.json" >/dev/null
 "$FUNNEL" -q arch derive "$W/search/arch.json" --top-k 1 --out "$W/top1.json" >/dev/null
+# Validated derivation: top-1 per target layer derives 2 connections, so 3 candidates are
+# retrained; the chosen one retrained by `funnel train --arch` reproduces its validation AUC.
+"$FUNNEL" -q search --config "$CFG" --cache "$W/cache" --out "$W/validated" "${common[@]}" \
+    --set model.name=autoheri --set 'search.derive={"rule":"top_k","k":1}' \
+    --set search.validate=true --set train.threads=1 --no-bundle >/dev/null
+"$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/validated_retrain" \
+    "${common[@]}" --set model.name=autoheri --set train.threads=1 --arch "$W/validated/arch.json" \
+    >/dev/null
 "$FUNNEL" -q arch plot "$W/top1.json" --out "$W/top1.svg"
 
 /usr/bin/python3 - "$W" <<'PYEOF'
@@ -52,6 +60,19 @@ assert ev["test"]["ctcvr"]["auc"] == fixed["test"]["ctcvr"]["auc"], (ev, fixed["
 top1 = json.load(open(w + "/top1.json"))
 assert top1["num_connections"] == 2 and top1["derived_by"] == {"rule": "top_k", "k": 1}, top1
 ET.parse(w + "/top1.svg")
+val = json.load(open(w + "/validated/metrics.json"))
+cands = val["validated_derivation"]["candidates"]
+assert [c["connections"] for c in cands] == [0, 1, 2], cands
+kept = val["validated_derivation"]["kept"]
+best = max(c["fitness"] for c in cands)
+assert cands[kept]["fitness"] == best, (kept, cands)
+assert all(c["fitness"] < best for c in cands[:kept]), cands  # ties go to fewer connections
+varch = json.load(open(w + "/validated/arch.json"))
+assert varch["num_connections"] == kept, varch
+assert varch["derived_by"] == {"rule": "top_k", "k": 1, "validated": {"kept": kept, "of": 2}}, varch
+assert val["timing"]["validate_seconds"] > 0, val["timing"]
+retrained = json.load(open(w + "/validated_retrain/metrics.json"))
+assert retrained["validation"]["cvr"]["auc"] == cands[kept]["fitness"], (retrained["validation"], cands)
 PYEOF
 
 # Errors: one line, non-zero exit.

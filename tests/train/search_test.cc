@@ -147,6 +147,102 @@ TEST_F(SearchTest, ThetaStepFixesAlphaAndAlphaStepFixesTheta) {
   for (const auto& p : s.net->parameters()) EXPECT_TRUE(p.requires_grad());
 }
 
+// search.alpha_space = click: the alpha step minimises the post-click events' conditional
+// losses on the rows where their parent happened, not the entire-space loss of eq. 3.
+TEST_F(SearchTest, ClickSpaceAlphaStepMinimisesTheClickSpaceLoss) {
+  const data::Batch held = first_batch("validation");
+  SearchOptions o = options();
+  o.alpha_space = model::TrainingSpace::kClickSpace;
+  Setup s = setup(4);
+  ArchSearch search(*cache_, s.net, s.embedding, o);
+  // Reference: the click-space loss of the same batch and its gradient in the alpha logits.
+  const torch::Tensor x = s.embedding->lookup(held).detach();
+  const torch::Tensor labels =
+      torch::from_blob(const_cast<float*>(held.labels.data()),
+                       {int64_t(held.num_events), int64_t(held.size)}, torch::kFloat32);
+  FunnelLoss loss(s.net->funnel(), o.train.loss);
+  const torch::Tensor click =
+      loss.compute(s.net->forward(x), labels, model::TrainingSpace::kClickSpace).total;
+  const double entire =
+      loss.compute(s.net->forward(x), labels, model::TrainingSpace::kEntireSpace).total.item<double>();
+  const std::vector<torch::Tensor> grads = torch::autograd::grad({click}, s.net->arch_parameters());
+  auto alpha0 = snapshot(s.net->arch_parameters());
+  EXPECT_NEAR(search.alpha_step(held), click.item<double>(), 1e-6);
+  EXPECT_GT(std::abs(entire - click.item<double>()), 1e-3);
+  // Adam's first step moves every logit by about alpha_lr against its gradient's sign.
+  const auto alpha1 = snapshot(s.net->arch_parameters());
+  int64_t checked = 0;
+  for (size_t k = 0; k < grads.size(); ++k) {
+    const torch::Tensor g = grads[k].flatten(), d = (alpha1[k] - alpha0[k]).flatten();
+    for (int64_t i = 0; i < g.numel(); ++i) {
+      const double gi = g[i].item<double>();
+      if (std::abs(gi) < 1e-4) continue;  // Adam: |step| = lr |g| / (|g| + 1e-8)
+      EXPECT_NEAR(d[i].item<double>(), gi > 0 ? -o.alpha_lr : o.alpha_lr, 1e-3 * o.alpha_lr)
+          << "edge group " << k << " entry " << i;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0);
+}
+
+// The validated derivation: nested candidates along alpha's ranking, the best by fitness.
+TEST_F(SearchTest, ValidatedDerivationKeepsTheBestPrefixOfTheAlphaRanking) {
+  Setup s = setup(2);
+  model::AutoHeriArch a = s.net->arch();
+  ASSERT_EQ(a.edges.size(), 3u);  // click -> arrive, click -> buy (skip), arrive -> buy
+  // alpha: three connections above 0.5, in the order (edge 2, [0][1]) 0.9, (0, [1][1]) 0.8,
+  // (1, [0][0]) 0.7; everything else 0.2.
+  for (auto& e : a.edges) {
+    for (double& v : e.alpha) {
+      if (!std::isnan(v)) v = 0.2;
+    }
+  }
+  const size_t L = a.num_layers();
+  a.edges[2].alpha[0 * L + 1] = 0.9;
+  a.edges[0].alpha[1 * L + 1] = 0.8;
+  a.edges[1].alpha[0 * L + 0] = 0.7;
+  a.derive(model::DeriveOptions());
+  ASSERT_EQ(a.num_connections(), 3u);
+
+  const std::vector<model::AutoHeriArch> nested = nested_by_alpha(a);
+  ASSERT_EQ(nested.size(), 4u);
+  for (size_t m = 0; m < nested.size(); ++m) EXPECT_EQ(nested[m].num_connections(), m);
+  EXPECT_EQ(nested[1].edges[2].z[0 * L + 1], 1);
+  EXPECT_EQ(nested[2].edges[0].z[1 * L + 1], 1);
+  EXPECT_EQ(nested[2].edges[1].z[0 * L + 0], 0);
+  EXPECT_EQ(nested[3].to_json()["edges"], a.to_json()["edges"]);
+
+  // Fitness peaks at 2 connections; 3 ties with 2 (the smaller one is kept).
+  std::vector<size_t> scored;
+  auto fitness = [&](const model::AutoHeriArch& arch, json* detail) {
+    scored.push_back(arch.num_connections());
+    *detail = {{"n", arch.num_connections()}};
+    const double f[] = {0.60, 0.62, 0.65, 0.65};
+    return f[arch.num_connections()];
+  };
+  const ValidatedDerivation v = validate_derivation(a, fitness);
+  EXPECT_EQ(scored, (std::vector<size_t>{0, 1, 2, 3}));
+  EXPECT_EQ(v.chosen, 2u);
+  EXPECT_EQ(v.arch.to_json()["edges"], nested[2].to_json()["edges"]);
+  ASSERT_EQ(v.candidates.size(), 4u);
+  EXPECT_DOUBLE_EQ(v.candidates[1]["fitness"].get<double>(), 0.62);
+  EXPECT_EQ(v.candidates[3]["detail"]["n"], 3);
+  const json by = json::parse(v.arch.derived_by);
+  EXPECT_EQ(by["rule"], "threshold");
+  EXPECT_EQ(by["validated"]["kept"], 2);
+  EXPECT_EQ(by["validated"]["of"], 3);
+  // The plain towers win when no connection pays.
+  EXPECT_EQ(validate_derivation(a, [](const model::AutoHeriArch& arch, json*) {
+              return 0.7 - 0.01 * arch.num_connections();
+            }).arch.num_connections(), 0u);
+  // Nothing derived: nothing to train.
+  scored.clear();
+  const ValidatedDerivation none = validate_derivation(nested[0], fitness);
+  EXPECT_TRUE(scored.empty());
+  EXPECT_TRUE(none.candidates.empty());
+  EXPECT_EQ(none.arch.num_connections(), 0u);
+}
+
 TEST_F(SearchTest, DeterministicBySeedWithOneThread) {
   auto run = [&](const std::string& out) {
     Setup s = setup(5);
@@ -241,7 +337,13 @@ TEST_F(SearchTest, ParsesOptionsStrictly) {
   EXPECT_DOUBLE_EQ(o.alpha_lr, 0.01);
   EXPECT_EQ(o.derive.rule, model::DeriveOptions::Rule::kTopK);
   EXPECT_EQ(o.derive.top_k, 2);
+  EXPECT_EQ(d.alpha_space, model::TrainingSpace::kEntireSpace);
+  EXPECT_FALSE(d.validate);
+  EXPECT_TRUE(parse_search_options(json{{"validate", true}}, TrainerOptions()).validate);
+  EXPECT_EQ(parse_search_options(json{{"alpha_space", "click"}}, TrainerOptions()).alpha_space,
+            model::TrainingSpace::kClickSpace);
   for (const json& bad : {json{{"alpha_lr", 0}}, json{{"holdout_fraction", 1.0}},
+                          json{{"alpha_space", "impression"}},
                           json{{"derive", {{"rule", "best"}}}}, json{{"alpha_rate", 1}},
                           json{{"derive", {{"k", 0}, {"rule", "top_k"}}}}}) {
     EXPECT_THROW(parse_search_options(bad, TrainerOptions()), Error) << bad.dump();
