@@ -25,6 +25,12 @@ STEPS=${STEPS:-100}
 # Also run ESMM and AutoHERI with AutoHERI's footnote 1 (no CTCVR gradient into the CTR tower);
 # "" = skip.
 STOPGRAD=${STOPGRAD-1}
+# Also run AutoHERI with the alpha step judged on click space (search.alpha_space=click: the
+# post-click events' conditional losses on the held-out clicked rows); "" = skip.
+CLICK=${CLICK-1}
+# Also run AutoHERI with the validated derivation (search.validate=true: the number of kept
+# connections chosen on validation CVR AUC after retraining); "" = skip.
+VALIDATE=${VALIDATE-1}
 # Rates raised above the presets' so that the test split holds enough conversions for a
 # meaningful CVR AUC (1 M impressions: ~3 000 test conversions instead of ~120).
 SIM_aliccp_like=${SIM_aliccp_like:-"--set ctr=0.1 --set cvr=0.15"}
@@ -76,6 +82,19 @@ for preset in $PRESETS; do
         --no-bundle --out "$run/search_hierarchical_sg"
       timed "$run/retrain_hierarchical_sg" "$FUNNEL" train "${common[@]}" "${sg[@]}" \
         --arch "$run/search_hierarchical_sg/arch.json" --out "$run/retrain_hierarchical_sg"
+    fi
+    if [ -n "$CLICK" ]; then
+      timed "$run/search_hierarchical_click" "$FUNNEL" search "${common[@]}" "${ah[@]}" \
+        --set search.alpha_space=click --no-bundle --out "$run/search_hierarchical_click"
+      timed "$run/retrain_hierarchical_click" "$FUNNEL" train "${common[@]}" \
+        --arch "$run/search_hierarchical_click/arch.json" --out "$run/retrain_hierarchical_click"
+    fi
+    if [ -n "$VALIDATE" ]; then
+      timed "$run/search_hierarchical_validated" "$FUNNEL" search "${common[@]}" "${ah[@]}" \
+        --set search.validate=true --no-bundle --out "$run/search_hierarchical_validated"
+      timed "$run/retrain_hierarchical_validated" "$FUNNEL" train "${common[@]}" \
+        --arch "$run/search_hierarchical_validated/arch.json" \
+        --out "$run/retrain_hierarchical_validated"
     fi
     if [[ " $EVO_SEEDS " == *" $seed "* ]]; then
       timed "$run/search_evolution" "$FUNNEL" search --method evolution "${common[@]}" "${ah[@]}" \

@@ -17,6 +17,10 @@ VARIANTS = [
     ("ESMM, footnote 1 stop-gradient", "esmm_sg", None),
     ("AutoHERI, footnote 1 stop-gradient (searched, retrained)", "retrain_hierarchical_sg",
      "search_hierarchical_sg"),
+    ("AutoHERI, alpha judged on click space (searched, retrained)", "retrain_hierarchical_click",
+     "search_hierarchical_click"),
+    ("AutoHERI, validated derivation (searched, validated, retrained)",
+     "retrain_hierarchical_validated", "search_hierarchical_validated"),
 ]
 
 
@@ -75,7 +79,8 @@ def main(out):
                 rows["train"].append(m["timing"]["train_seconds"])
                 if search:
                     sm = load(os.path.join(pdir, s, search, "metrics.json"))
-                    secs = sm["timing"]["search_seconds"]
+                    # With the validated derivation: the search plus its retrained candidates.
+                    secs = sm["timing"]["search_seconds"] + sm["timing"].get("validate_seconds", 0)
                     rows["search"].append(secs)
                     if s in esmm_train:
                         rows["ratio"].append(secs / esmm_train[s])
@@ -88,15 +93,20 @@ def main(out):
         # Per-seed detail of the searched architectures (a list after a blank line).
         print()
         for s in seeds:
-            for search in ("search_hierarchical", "search_parallel", "search_evolution",
-                           "search_hierarchical_sg"):
+            for search in [v[2] for v in VARIANTS if v[2]]:
                 f = os.path.join(pdir, s, search, "metrics.json")
                 if os.path.exists(f):
                     sm = load(f)
                     extra = sm["timing"].get("candidates_trained")
+                    val = sm.get("validated_derivation")
                     print(f"- {s} {search}: {sm['arch']['num_connections']} connections, "
                           f"search {sm['timing']['search_seconds']:.1f} s"
                           + (f", {extra} candidates" if extra else "")
+                          + (f", validated: kept {val['kept']} of {len(val['candidates']) - 1} "
+                             "(validation CVR AUC " + " / ".join(
+                                 f"{c['fitness']:.4f}" for c in val["candidates"])
+                             + f" for 0..{len(val['candidates']) - 1} connections) in "
+                             f"{val['seconds']:.1f} s" if val and val["candidates"] else "")
                           + (f", wall {wall(os.path.dirname(f)):.1f} s" if wall(os.path.dirname(f)) else ""))
 
 
