@@ -170,10 +170,11 @@ void run_search(const SearchArgs& args) {
   sopt.train.progress = log_level() <= LogLevel::kInfo;
   const nlohmann::json embedding_json =
       e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json();
+  const model::FeatureEmbeddingOptions embedding_options =
+      model::parse_feature_embedding_options(embedding_json, topt.seed);
   torch::manual_seed(topt.seed);
-  auto embedding = std::make_shared<model::FeatureEmbedding>(
-      cache.layout(), cache.vocab_sizes(),
-      model::parse_feature_embedding_options(embedding_json, topt.seed));
+  auto embedding = std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(),
+                                                             embedding_options);
   const model::FunnelSpec funnel = model::FunnelSpec::from_layout(cache.layout());
   auto net = std::make_shared<model::AutoHeriModel>(funnel, embedding->input_dim(),
                                                     model::AutoHeriOptions::from_json(model_json));
@@ -190,15 +191,13 @@ void run_search(const SearchArgs& args) {
   const size_t derived_connections = r.arch.num_connections();
   train::ValidatedDerivation validated;
   if (sopt.validate) {
-    nlohmann::json fixed_json = model_json;
-    for (const char* k : {"alpha", "alpha_init", "entropy_weight", "arch"}) fixed_json.erase(k);
+    // Each candidate is trained as `funnel train --arch` would (train_fixed_arch sets
+    // model.alpha and model.arch; the search-only keys are ignored in fixed mode).
     train::TrainerOptions retrain = topt;
     retrain.progress = false;
     validated = train::validate_derivation(
-        r.arch, train::make_fixed_arch_fitness(
-                    cache, fixed_json,
-                    model::parse_feature_embedding_options(embedding_json, topt.seed), retrain,
-                    "train", val));
+        r.arch, train::make_fixed_arch_fitness(cache, model_json, embedding_options, retrain,
+                                               "train", val));
     r.arch = validated.arch;
   }
 
