@@ -1,27 +1,32 @@
 # Helpers shared by every module's CMakeLists.txt.
 
 set(FUNNEL_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
-# Every target compiles with the same flags, so that one precompiled torch/torch.h serves all
-# (a PCH is only valid under the flags it was built with). -fno-math-errno lets GCC vectorise
-# the sqrt loops of the sparse optimizers; nothing here reads errno after a math call.
+# -fno-math-errno lets GCC vectorise the sqrt loops of the sparse optimizers; nothing here reads
+# errno after a math call.
 set(FUNNEL_CXX_FLAGS ${FUNNEL_WARNINGS} -fno-math-errno)
+option(FUNNEL_UNITY_BUILD "Compile the torch-heavy targets as unity batches (faster clean builds)" ON)
 if(FUNNEL_NATIVE)
   list(APPEND FUNNEL_CXX_FLAGS -march=native)
 endif()
 
-# The one precompiled <torch/torch.h>, built once and reused by every LibTorch target: on
-# two cores each extra copy costs about a minute of build time.
-if(Torch_FOUND)
-  add_library(funnel_torch_pch OBJECT ${CMAKE_SOURCE_DIR}/cmake/torch_pch.cc)
-  target_compile_options(funnel_torch_pch PRIVATE ${FUNNEL_CXX_FLAGS})
-  target_link_libraries(funnel_torch_pch PUBLIC ${TORCH_LIBRARIES})
-  target_precompile_headers(funnel_torch_pch PRIVATE <torch/torch.h>)
-endif()
+# Build time is a budget (docs/benchmarks.md, "Build time"). A translation unit that includes
+# a LibTorch header pays for parsing ATen (torch/nn/module.h alone: ~10 CPU-s), so files include
+# the specific LibTorch headers they need (never torch/torch.h) and files that need no tensors
+# include none. There is no precompiled header: loading one of torch/torch.h (570 MB) cost
+# ~13 CPU-s per file, more than parsing the headers a file really needs. Where many files of
+# one target include the nn headers (model/, the torch test suites) they are compiled as unity
+# batches (UNITY n: n files per translation unit), so those headers are parsed once per batch.
+function(funnel_unity target batch)
+  if(batch GREATER 1 AND FUNNEL_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${batch}
+                                               UNITY_BUILD_MODE BATCH)
+  endif()
+endfunction()
 
-# funnel_module(NAME SOURCES a.cc b.cc DEPS funnel_core ... [PUBLIC_DEPS ...] [TORCH])
-# Creates the library funnel_<NAME>. TORCH links LibTorch and precompiles its header.
+# funnel_module(NAME SOURCES a.cc b.cc DEPS funnel_core ... [PUBLIC_DEPS ...] [TORCH] [UNITY n])
+# Creates the library funnel_<NAME>. TORCH links LibTorch.
 function(funnel_module name)
-  cmake_parse_arguments(M "TORCH" "" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})
+  cmake_parse_arguments(M "TORCH" "UNITY" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})
   add_library(funnel_${name} STATIC ${M_SOURCES})
   target_include_directories(funnel_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
   target_compile_options(funnel_${name} PRIVATE ${FUNNEL_CXX_FLAGS})
@@ -31,27 +36,25 @@ function(funnel_module name)
       message(FATAL_ERROR "module ${name} needs LibTorch: run scripts/setup.sh")
     endif()
     target_link_libraries(funnel_${name} PUBLIC ${TORCH_LIBRARIES})
-    funnel_torch_pch(funnel_${name})
+  endif()
+  if(M_UNITY)
+    funnel_unity(funnel_${name} ${M_UNITY})
   endif()
 endfunction()
 
-# Gives a target the shared precompiled torch/torch.h (the single most expensive header).
-function(funnel_torch_pch target)
-  target_precompile_headers(${target} REUSE_FROM funnel_torch_pch)
-endfunction()
-
-# funnel_test(MODULE SOURCES a_test.cc ... DEPS ... [TORCH])
+# funnel_test(MODULE SOURCES a_test.cc ... DEPS ... [TORCH] [UNITY n])
 # One GoogleTest executable per module: tests/<module>/ -> test_<module>.
 function(funnel_test module)
-  cmake_parse_arguments(T "TORCH" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(T "TORCH" "UNITY" "SOURCES;DEPS" ${ARGN})
   add_executable(test_${module} ${T_SOURCES})
   target_compile_options(test_${module} PRIVATE ${FUNNEL_CXX_FLAGS})
   target_link_libraries(test_${module} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main Threads::Threads)
+  target_compile_definitions(test_${module} PRIVATE FUNNEL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   if(T_TORCH)
-    funnel_torch_pch(test_${module})
-  else()
-    # Only outside the shared PCH: a -D flag would invalidate it.
-    target_compile_definitions(test_${module} PRIVATE FUNNEL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+    target_link_libraries(test_${module} PRIVATE ${TORCH_LIBRARIES})
+  endif()
+  if(T_UNITY)
+    funnel_unity(test_${module} ${T_UNITY})
   endif()
   gtest_discover_tests(test_${module} DISCOVERY_MODE PRE_TEST
                        WORKING_DIRECTORY ${CMAKE_BINARY_DIR})

@@ -33,7 +33,9 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <torch/optim/adam.h>
+#include <torch/utils.h>
+#include <torch/version.h>
 
 #include "bench/common/aliccp_like.h"
 #include "core/allocator.h"

@@ -1,6 +1,6 @@
 #include "cli/run_training.h"
 
-#include <torch/torch.h>
+#include <torch/utils.h>
 
 #include "cli/input_files.h"
 #include "core/error.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
+#include <torch/utils.h>
 
 #include <nlohmann/json.hpp>
 

@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
 

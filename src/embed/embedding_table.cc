@@ -1,6 +1,7 @@
 #include "embed/embedding_table.h"
 
-#include <torch/torch.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 
 #include <cmath>
 #include <cstring>
@@ -144,8 +145,8 @@ void EmbeddingTable::lookup_into(const SparseInput& input, float* out, size_t ro
 }
 
 at::Tensor EmbeddingTable::lookup(const SparseInput& input) const {
-  torch::Tensor out = torch::empty({static_cast<int64_t>(input.batch_size), dim_},
-                                   torch::TensorOptions().dtype(torch::kFloat32));
+  at::Tensor out =
+      at::empty({static_cast<int64_t>(input.batch_size), dim_}, at::TensorOptions(at::kFloat));
   lookup_into(input, out.data_ptr<float>(), dim_);
   return out.requires_grad_(true);
 }
@@ -165,12 +166,12 @@ void EmbeddingTable::apply_gradients(const SparseInput& input, const at::Tensor&
                    grad.size(1) == dim_,
                "embedding apply_gradients: gradient has shape "
                    << grad.sizes() << ", expected [" << input.batch_size << ", " << dim_ << "]");
-  FUNNEL_CHECK(grad.scalar_type() == torch::kFloat32 && grad.device().is_cpu(),
+  FUNNEL_CHECK(grad.scalar_type() == at::kFloat && grad.device().is_cpu(),
                "embedding apply_gradients: gradient must be a float32 CPU tensor, got "
                    << grad.scalar_type() << " on " << grad.device());
   // Rows may be strided (a column slice of a concatenated gradient); columns must not be.
   const bool usable = grad.size(1) <= 1 || grad.stride(1) == 1;
-  const torch::Tensor g = usable && grad.stride(0) >= 0 ? grad : grad.contiguous();
+  const at::Tensor g = usable && grad.stride(0) >= 0 ? grad : grad.contiguous();
   apply_gradients(input, g.data_ptr<float>(), static_cast<size_t>(g.stride(0)));
 }
 

@@ -79,7 +79,7 @@ class EmbeddingTable {
   /// Thread-safe against other const calls. Throws Error on invalid input.
   void lookup_into(const SparseInput& input, float* out, size_t row_stride) const;
   /// Pooled vectors as a new [batch, dim] float tensor: a leaf that requires grad.
-  /// (Callers include <torch/torch.h>; this header only declares at::Tensor.)
+  /// (Callers include <ATen/core/Tensor.h>; this header only declares at::Tensor.)
   at::Tensor lookup(const SparseInput& input) const;
 
   /// One optimizer step from the gradient of the pooled output (row b at

@@ -1,6 +1,6 @@
 #include "model/aitm.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <cmath>
 

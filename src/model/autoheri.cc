@@ -1,6 +1,6 @@
 #include "model/autoheri.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <cmath>
 #include <map>

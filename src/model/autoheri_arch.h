@@ -12,7 +12,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "model/model.h"
+#include "model/funnel_spec.h"
 
 namespace funnel::model {
 

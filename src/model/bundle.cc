@@ -1,6 +1,6 @@
 #include "model/bundle.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <cstring>
 #include <sstream>

@@ -1,6 +1,6 @@
 #include "model/dbmtl.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include "core/json_fields.h"
 #include "model/marginal_heads.h"

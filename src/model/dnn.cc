@@ -1,6 +1,6 @@
 #include "model/dnn.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 namespace funnel::model {
 

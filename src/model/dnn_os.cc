@@ -1,6 +1,6 @@
 #include "model/dnn_os.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>

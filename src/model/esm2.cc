@@ -1,6 +1,6 @@
 #include "model/esm2.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 #include "model/feature_embedding.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <cstring>
 #include <istream>

@@ -1,7 +1,5 @@
 #include "model/funnel_output.h"
 
-#include <torch/torch.h>
-
 #include <limits>
 
 #include "core/error.h"
@@ -40,17 +38,6 @@ std::vector<torch::Tensor> entire_space_log_p(const FunnelOutput& out,
     log_p[e] = parents[e] < 0 ? out.cond_log_p[e] : out.cond_log_p[e] + log_p[parents[e]];
   }
   return log_p;
-}
-
-void check_parents(const std::vector<int>& parents, size_t num_events) {
-  FUNNEL_CHECK(parents.size() == num_events,
-               "funnel: " << parents.size() << " event parents for " << num_events << " events");
-  for (size_t e = 0; e < parents.size(); ++e) {
-    FUNNEL_CHECK(parents[e] >= -1 && parents[e] < static_cast<int>(e),
-                 "funnel: event " << e << " has parent " << parents[e]
-                                  << ", expected -1 (none) or an earlier event in [0, " << e
-                                  << ")");
-  }
 }
 
 }  // namespace funnel::model

@@ -10,6 +10,8 @@
 
 #include <torch/types.h>
 
+#include "model/funnel_spec.h"
+
 namespace funnel::model {
 
 struct FunnelOutput {
@@ -45,8 +47,5 @@ torch::Tensor log1mexp(const torch::Tensor& x);
 /// `parents[e]` is the parent of event e (-1 for a root) and must be < e.
 std::vector<torch::Tensor> entire_space_log_p(const FunnelOutput& out,
                                               const std::vector<int>& parents);
-
-/// Throws funnel::Error unless parents.size() == num_events and every parent is in [-1, e).
-void check_parents(const std::vector<int>& parents, size_t num_events);
 
 }  // namespace funnel::model

@@ -10,32 +10,10 @@
 #include <nlohmann/json_fwd.hpp>
 #include <torch/nn/module.h>
 
-#include "data/layout.h"
 #include "model/funnel_output.h"
+#include "model/funnel_spec.h"
 
 namespace funnel::model {
-
-/// The funnel a model is built for (from the data schema).
-struct FunnelSpec {
-  std::vector<std::string> events;  // e.g. click, purchase
-  std::vector<int> parents;         // per event, -1 for the first
-
-  /// The events and parents of a data layout.
-  static FunnelSpec from_layout(const data::Layout& layout);
-  size_t num_events() const { return events.size(); }
-  /// Throws funnel::Error unless there is at least one event, one parent per event, and
-  /// every parent is -1 or an earlier event.
-  void validate() const;
-};
-
-/// How the trainer must treat a model. Everything else goes through FunnelOutput.
-enum class TrainingSpace {
-  /// Every event's loss over all impressions (ESMM and the entire-space family).
-  kEntireSpace,
-  /// Click-space baseline (DNN): the first event on all impressions, each later event's
-  /// conditional only on rows where its parent event happened.
-  kClickSpace,
-};
 
 class FunnelModel : public torch::nn::Module {
  public:

@@ -1,6 +1,6 @@
 #include "model/multi_dr.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <cmath>
 

@@ -1,7 +1,7 @@
 // The single registry table of models (STYLE.md rule 6): adding a model is one file plus one
 // line here. `--help`, config validation and bundle loading read this table.
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include "core/error.h"
 #include "model/autoheri.h"
@@ -67,20 +67,6 @@ std::shared_ptr<FunnelModel> make_model(const std::string& name, const FunnelSpe
     known += (known.empty() ? "" : ", ") + std::string(entry.name);
   }
   throw Error("unknown model '" + name + "' (known: " + known + ")");
-}
-
-FunnelSpec FunnelSpec::from_layout(const data::Layout& layout) {
-  FunnelSpec spec;
-  spec.events = layout.events;
-  spec.parents = layout.event_parent;
-  return spec;
-}
-
-void FunnelSpec::validate() const {
-  FUNNEL_CHECK(!events.empty(), "funnel: no events");
-  FUNNEL_CHECK(parents.size() == events.size(),
-               "funnel: " << parents.size() << " parents for " << events.size() << " events");
-  check_parents(parents, events.size());
 }
 
 }  // namespace funnel::model

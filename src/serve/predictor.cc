@@ -1,6 +1,5 @@
 #include "serve/predictor.h"
 
-#include <torch/torch.h>
 
 #include "core/error.h"
 #include "core/log.h"

@@ -1,6 +1,6 @@
 #include "train/evolution.h"
 
-#include <torch/torch.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <fstream>

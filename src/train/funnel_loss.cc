@@ -1,6 +1,5 @@
 #include "train/funnel_loss.h"
 
-#include <torch/torch.h>
 
 #include <cmath>
 

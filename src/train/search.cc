@@ -1,6 +1,7 @@
 #include "train/search.h"
 
-#include <torch/torch.h>
+#include <torch/optim/adam.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,8 @@
 #include "train/trainer.h"
 
-#include <torch/torch.h>
+#include <torch/optim/adam.h>
+#include <torch/serialize/archive.h>
+#include <torch/utils.h>
 
 #include <cmath>
 #include <fstream>

@@ -1,7 +1,7 @@
 #include "embed/embedding_table.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <cmath>
 #include <cstring>

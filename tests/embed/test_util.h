@@ -2,7 +2,7 @@
 // Shared helpers for the embed tests: owned CSR batches and a dense torch reference of a
 // pooled lookup (index_select + weighted sum / mean per row, all in autograd).
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <cstdint>
 #include <vector>

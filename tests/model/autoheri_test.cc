@@ -5,7 +5,7 @@
 #include "model/autoheri.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -17,13 +17,14 @@
 #include "core/file.h"
 #include "model/autoheri_arch.h"
 #include "model/esmm.h"
+#include "funnels.h"
 
 namespace funnel::model {
 namespace {
 
 using nlohmann::json;
 
-FunnelSpec two_events() { return {{"click", "conversion"}, {-1, 0}}; }
+using testing::two_events;
 FunnelSpec three_events() { return {{"click", "arrival", "conversion"}, {-1, 0, 1}}; }
 
 std::shared_ptr<AutoHeriModel> make(const FunnelSpec& f, int64_t in, const json& options) {

@@ -1,7 +1,8 @@
 #include "model/feature_embedding.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/cuda.h>
+#include <torch/nn/module.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>

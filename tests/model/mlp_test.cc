@@ -1,7 +1,7 @@
 #include "model/blocks/mlp.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include "core/error.h"
 

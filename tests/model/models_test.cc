@@ -1,7 +1,8 @@
 // Registry, ESMM, Shared-Bottom and DNN: shapes, probability constraints, options, learning.
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/nn/module.h>
+#include <torch/optim/adam.h>
 
 #include <nlohmann/json.hpp>
 
@@ -11,13 +12,14 @@
 #include "model/funnel_output.h"
 #include "model/model.h"
 #include "model/shared_bottom.h"
+#include "funnels.h"
 
 namespace funnel::model {
 namespace {
 
 using nlohmann::json;
 
-FunnelSpec two_events() { return {{"click", "conversion"}, {-1, 0}}; }
+using testing::two_events;
 FunnelSpec three_events() { return {{"click", "arrival", "conversion"}, {-1, 0, 1}}; }
 
 // The core models this file tests; the zoo has its own tests (zoo_test.cc).

@@ -4,7 +4,7 @@
 // duplicated positives, marginal heads have the heads' own cross-entropy gradient.
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -20,15 +20,16 @@
 #include "model/multi_dr.h"
 #include "model/ple.h"
 #include "model/shared_bottom.h"
+#include "funnels.h"
 
 namespace funnel::model {
 namespace {
 
 using nlohmann::json;
 
-FunnelSpec two_events() { return {{"click", "conversion"}, {-1, 0}}; }
-FunnelSpec chain() { return {{"click", "arrival", "conversion"}, {-1, 0, 1}}; }
-FunnelSpec esm2_graph() { return {{"click", "action", "purchase"}, {-1, 0, 0}}; }
+using testing::chain;
+using testing::esm2_graph;
+using testing::two_events;
 
 double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 

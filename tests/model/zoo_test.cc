@@ -2,7 +2,7 @@
 // output shapes and probability constraints on every funnel shape, dense weights round trip.
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -17,6 +17,7 @@
 #include "model/model.h"
 #include "model/multi_dr.h"
 #include "model/ple.h"
+#include "funnels.h"
 
 namespace funnel::model {
 namespace {
@@ -26,9 +27,9 @@ using nlohmann::json;
 const std::vector<std::string> kZoo = {"esm2", "mmoe", "ple", "aitm", "dbmtl", "multi_dr",
                                        "dnn_os"};
 
-FunnelSpec two_events() { return {{"click", "conversion"}, {-1, 0}}; }
-FunnelSpec chain() { return {{"click", "arrival", "conversion"}, {-1, 0, 1}}; }
-FunnelSpec esm2_graph() { return {{"click", "action", "purchase"}, {-1, 0, 0}}; }
+using testing::chain;
+using testing::esm2_graph;
+using testing::two_events;
 
 /// Funnels a model is defined on: ESM2 needs an action event.
 std::vector<FunnelSpec> funnels_of(const std::string& name) {

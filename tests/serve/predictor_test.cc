@@ -4,7 +4,7 @@
 #include "serve/predictor.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include "core/error.h"
 #include "core/file.h"

@@ -148,7 +148,7 @@ TEST(EvolutionTest, OptionsAreStrict) {
 }
 
 /// 3 k impressions of click -> arrive -> buy driven by user and item effects.
-std::string generate(const std::string& dir) {
+std::string generate_chain(const std::string& dir) {
   make_dirs(dir);
   Rng rng(23);
   const int users = 60, items = 80, n = 3000;
@@ -178,7 +178,7 @@ std::string generate(const std::string& dir) {
 }
 
 TEST(EvolutionTest, SmallTrainedRunIsDeterministicAndGivesAValidArch) {
-  const std::string dir = generate(
+  const std::string dir = generate_chain(
       join_path(::testing::TempDir(), "funnel_evolution_" + std::to_string(::getpid())));
   const data::Cache cache(join_path(dir, "cache"));
   TrainerOptions t;

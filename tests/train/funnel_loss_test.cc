@@ -1,16 +1,20 @@
 #include "train/funnel_loss.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/cuda.h>
+#include <torch/nn/module.h>
 
 #include <cmath>
 #include <vector>
 
 #include "core/error.h"
 #include "model/funnel_output.h"
+#include "test_util.h"
 
 namespace funnel::train {
 namespace {
+
+using testing::sigmoid;
 
 using model::FunnelOutput;
 using model::FunnelSpec;
@@ -29,7 +33,6 @@ FunnelOutput output_of(const std::vector<torch::Tensor>& logits) {
   return out;
 }
 
-double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 double xent(double p, double y) { return -(y * std::log(p) + (1.0 - y) * std::log(1.0 - p)); }
 
 /// The textbook formula in double precision: products of probabilities, then logs.

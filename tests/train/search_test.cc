@@ -4,7 +4,8 @@
 #include "train/search.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/autograd.h>
+#include <torch/nn/module.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -18,13 +19,14 @@
 #include "data/schema.h"
 #include "model/bundle.h"
 #include "train/arch_plot.h"
+#include "test_util.h"
 
 namespace funnel::train {
 namespace {
 
-using nlohmann::json;
+using testing::sigmoid;
 
-double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+using nlohmann::json;
 
 /// 6 k impressions of click -> arrival -> conversion driven by user and item effects.
 std::string generate(const std::string& dir) {

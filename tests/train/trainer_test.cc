@@ -4,7 +4,7 @@
 #include "train/trainer.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -17,16 +17,17 @@
 #include "data/converter.h"
 #include "metric/auc.h"
 #include "model/feature_embedding.h"
+#include "test_util.h"
 
 namespace funnel::train {
 namespace {
+
+using testing::sigmoid;
 
 struct Generated {
   std::string dir;
   double oracle_ctr_auc = 0, oracle_cvr_auc = 0;
 };
-
-double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 
 /// 30 k impressions: user and item effects drive clicks; conversion given click depends on
 /// other user and item effects plus the click propensity (selection bias). Returns the AUC

@@ -2,7 +2,8 @@
 // reported), AITM's calibrator arrives as aux, and every zoo model learns a tiny problem.
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/nn/module.h>
+#include <torch/optim/adam.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>

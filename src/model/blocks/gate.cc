@@ -1,6 +1,6 @@
 #include "model/blocks/gate.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include "core/error.h"
 
