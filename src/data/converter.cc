@@ -248,6 +248,10 @@ class Converter {
 
 DatasetStats convert_to_cache(const DataConfig& config, const std::string& out_dir,
                               const ConvertOptions& options) {
+  // Checked here, not at parse time: a config used with an existing cache names no files.
+  FUNNEL_CHECK(!config.train.empty(),
+               "data.train: at least one file is required (the training split builds the "
+               "vocabularies)");
   config.schema.validate();
   CacheBuild build(out_dir, options.overwrite);
   Converter converter(config, build.dir(), options);

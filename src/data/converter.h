@@ -21,7 +21,8 @@ struct ConvertOptions {
 
 /// Converts the data of `config` into a cache at `out_dir` (written to a temporary folder and
 /// renamed at the end, so a failed run leaves no half cache). Throws funnel::DataError on the
-/// first bad row with policy fail, funnel::Error when too many rows are bad with policy skip.
+/// first bad row with policy fail, funnel::Error when too many rows are bad with policy skip
+/// or when `config` names no training files.
 DatasetStats convert_to_cache(const DataConfig& config, const std::string& out_dir,
                               const ConvertOptions& options = {});
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/choice.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json_fields.h"
@@ -130,50 +131,36 @@ char single_char(const std::string& s, const std::string& path) {
   return s[0];
 }
 
-FormatSpec parse_format(const json& v) {
-  FormatSpec f;
-  auto set_type = [&](const std::string& t, const std::string& path) {
-    if (t == "csv") {
-      f.type = Format::kDelimited;
-      f.delimiter = ',';
-    } else if (t == "tsv") {
-      f.type = Format::kDelimited;
-      f.delimiter = '\t';
-    } else if (t == "tokens") {
-      f.type = Format::kTokens;
-    } else if (t == "aliccp_raw") {
-      f.type = Format::kAliccpRaw;
-    } else {
-      throw Error(path + ": unknown format '" + t + "' (expected csv, tsv, tokens, aliccp_raw)");
-    }
-  };
-  if (v.is_string()) {
-    set_type(v.get<std::string>(), "data.format");
-    return f;
-  }
-  JsonFields o(v, "data.format");
-  set_type(o.require<std::string>("type"), o.path("type"));
-  if (o.has("delimiter")) f.delimiter = single_char(o.require<std::string>("delimiter"), o.path("delimiter"));
-  if (o.has("quote")) f.quote = single_char(o.require<std::string>("quote"), o.path("quote"));
-  f.header = o.get<bool>("header", f.header);
-  if (o.has("columns")) f.columns = string_list(o.at("columns"), o.path("columns"));
-  if (o.has("multi_separator")) {
-    f.multi_separator = single_char(o.require<std::string>("multi_separator"), o.path("multi_separator"));
-  }
-  if (o.has("weight_separator")) {
-    f.weight_separator =
-        single_char(o.require<std::string>("weight_separator"), o.path("weight_separator"));
-  }
-  if (o.has("leading_columns")) {
-    f.leading_columns = string_list(o.at("leading_columns"), o.path("leading_columns"));
-  }
-  o.finish();
-  FUNNEL_CHECK(f.header || !f.columns.empty() || f.type != Format::kDelimited,
-               "data.format: header is false, so 'columns' must name the file's columns");
-  FUNNEL_CHECK(f.multi_separator != f.delimiter && f.weight_separator != f.delimiter,
-               "data.format: multi/weight separators must differ from the delimiter");
-  return f;
+// A format name picks the reader and, for "csv" and "tsv" (one reader), the delimiter; the
+// other formats keep FormatSpec's default delimiter ','.
+struct FormatType {
+  Format format;
+  char delimiter;
+};
+bool operator==(const FormatType& a, const FormatType& b) {
+  return a.format == b.format && a.delimiter == b.delimiter;
 }
+constexpr Choice<FormatType> kFormatTypes[] = {
+    {"csv", {Format::kDelimited, ','}},
+    {"tsv", {Format::kDelimited, '\t'}},
+    {"tokens", {Format::kTokens, ','}},
+    {"aliccp_raw", {Format::kAliccpRaw, ','}},
+};
+
+FormatType parse_format_type(const std::string& name, const std::string& path) {
+  for (const auto& c : kFormatTypes) {
+    if (name == c.name) return c.value;
+  }
+  // parse_choice's wording plus "unknown format", kept from the earlier message that users and
+  // tests search for.
+  throw Error(path + ": unknown format, expected " + choice_list(choice_names(kFormatTypes)) +
+              ", got '" + name + "'");
+}
+
+constexpr Choice<BadRowPolicy> kBadRowPolicies[] = {{"fail", BadRowPolicy::kFail},
+                                                    {"skip", BadRowPolicy::kSkip}};
+constexpr Choice<NumericTransform> kTransforms[] = {{"normalize", NumericTransform::kNormalize},
+                                                    {"bucketize", NumericTransform::kBucketize}};
 
 std::vector<InputFile> parse_files(const json& v, const std::string& path,
                                    const std::string& base_dir) {
@@ -206,7 +193,70 @@ std::vector<InputFile> parse_files(const json& v, const std::string& path,
   return out;
 }
 
+json files_to_json(const std::vector<InputFile>& files) {
+  json out = json::array();
+  for (const auto& f : files) {
+    if (!f.common_path.empty()) {
+      out.push_back(json{{"skeleton", f.path}, {"common", f.common_path}});
+    } else if (f.header >= 0) {
+      out.push_back(json{{"path", f.path}, {"header", f.header != 0}});
+    } else {
+      out.push_back(f.path);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+FormatSpec parse_format(const json& v, const std::string& path) {
+  FormatSpec f;
+  auto set_type = [&](const FormatType& t) {
+    f.type = t.format;
+    f.delimiter = t.delimiter;
+  };
+  if (v.is_string()) {
+    set_type(parse_format_type(v.get<std::string>(), path));
+    return f;
+  }
+  JsonFields o(v, path);
+  set_type(parse_format_type(o.require<std::string>("type"), o.path("type")));
+  auto char_key = [&](const char* key, char* out) {
+    if (o.has(key)) *out = single_char(o.require<std::string>(key), o.path(key));
+  };
+  char_key("delimiter", &f.delimiter);
+  char_key("quote", &f.quote);
+  f.header = o.get<bool>("header", f.header);
+  if (o.has("columns")) f.columns = string_list(o.at("columns"), o.path("columns"));
+  char_key("multi_separator", &f.multi_separator);
+  char_key("weight_separator", &f.weight_separator);
+  if (o.has("leading_columns")) {
+    f.leading_columns = string_list(o.at("leading_columns"), o.path("leading_columns"));
+  }
+  o.finish();
+  FUNNEL_CHECK(f.header || !f.columns.empty() || f.type != Format::kDelimited,
+               path << ": header is false, so 'columns' must name the file's columns");
+  FUNNEL_CHECK(f.multi_separator != f.delimiter && f.weight_separator != f.delimiter,
+               path << ": multi/weight separators must differ from the delimiter");
+  return f;
+}
+
+json format_to_json(const FormatSpec& f) {
+  // The delimiter is written anyway; the name only has to pick the same reader ("tsv" for a
+  // tab reads better).
+  FormatType named{f.type, ','};
+  if (f.type == Format::kDelimited) named.delimiter = f.delimiter == '\t' ? '\t' : ',';
+  // A one-character string reads back as itself, a tab included (JSON writes it as "\t").
+  auto chr = [](char c) { return std::string(1, c); };
+  return {{"type", choice_name(named, kFormatTypes)},
+          {"delimiter", chr(f.delimiter)},
+          {"quote", chr(f.quote)},
+          {"header", f.header},
+          {"columns", f.columns},
+          {"multi_separator", chr(f.multi_separator)},
+          {"weight_separator", chr(f.weight_separator)},
+          {"leading_columns", f.leading_columns}};
+}
 
 Schema parse_schema(const json& data) {
   Schema s;
@@ -289,14 +339,8 @@ Schema parse_schema(const json& data) {
         JsonFields o(nums[i], "data.numeric[" + std::to_string(i) + "]");
         n.name = o.require<std::string>("name");
         n.column = o.get<std::string>("column", "");
-        const std::string t = o.get<std::string>("transform", "normalize");
-        if (t == "normalize") {
-          n.transform = NumericTransform::kNormalize;
-        } else if (t == "bucketize") {
-          n.transform = NumericTransform::kBucketize;
-        } else {
-          throw Error(o.path("transform") + ": expected normalize or bucketize, got '" + t + "'");
-        }
+        n.transform = parse_choice(o.get<std::string>("transform", "normalize"), kTransforms,
+                                   o.path("transform"));
         n.boundaries = o.get<std::vector<double>>("boundaries", {});
         n.dim = o.get<int>("dim", 0);
         o.finish();
@@ -336,9 +380,14 @@ Schema parse_schema(const json& data) {
 
 json schema_to_json(const Schema& s) {
   json labels = json::array();
-  for (const auto& l : s.labels) {
+  for (size_t i = 0; i < s.labels.size(); ++i) {
+    const LabelSpec& l = s.labels[i];
     json e = {{"event", l.event}, {"columns", l.columns}};
-    e["parent"] = l.parent >= 0 ? s.labels[l.parent].event : "none";
+    // The default parent (the previous event) is left implicit: written by name it would read
+    // back as -1 when that event is called "none".
+    if (l.parent != static_cast<int>(i) - 1) {
+      e["parent"] = l.parent >= 0 ? s.labels[l.parent].event : "none";
+    }
     labels.push_back(e);
   }
   json cats = json::array();
@@ -349,10 +398,12 @@ json schema_to_json(const Schema& s) {
   }
   json nums = json::array();
   for (const auto& n : s.numeric) {
-    json e = {{"name", n.name}, {"column", n.column},
-              {"transform", n.transform == NumericTransform::kNormalize ? "normalize" : "bucketize"}};
+    json e = {{"name", n.name},
+              {"column", n.column},
+              {"transform", choice_name(n.transform, kTransforms)}};
+    // Unset ones read back as their defaults (no boundaries, dim 0).
     if (!n.boundaries.empty()) e["boundaries"] = n.boundaries;
-    if (n.dim) e["dim"] = n.dim;
+    if (n.dim != 0) e["dim"] = n.dim;
     nums.push_back(e);
   }
   json out = {{"labels", labels}, {"categorical", cats}, {"numeric", nums}};
@@ -379,10 +430,13 @@ DataConfig parse_data_config(const json& data, const std::string& base_dir) {
                         "timestamp", "aux", "truth"}) {
     o.get<json>(k, json());  // consumed by parse_schema
   }
-  c.format = o.has("format") ? parse_format(o.at("format")) : FormatSpec();
-  c.train = parse_files(o.at("train"), o.path("train"), base_dir);
-  FUNNEL_CHECK(!c.train.empty(), "data.train: at least one file is required");
-  if (o.has("validation")) c.validation = parse_files(o.at("validation"), o.path("validation"), base_dir);
+  c.format = o.has("format") ? parse_format(o.at("format"), o.path("format")) : FormatSpec();
+  // Files are optional here (a config used with an existing cache names none);
+  // convert_to_cache requires training files.
+  if (o.has("train")) c.train = parse_files(o.at("train"), o.path("train"), base_dir);
+  if (o.has("validation")) {
+    c.validation = parse_files(o.at("validation"), o.path("validation"), base_dir);
+  }
   if (o.has("test")) c.test = parse_files(o.at("test"), o.path("test"), base_dir);
   c.validation_ratio = o.get<double>("validation_ratio", 0.0);
   FUNNEL_CHECK(c.validation_ratio >= 0 && c.validation_ratio < 1,
@@ -399,14 +453,8 @@ DataConfig parse_data_config(const json& data, const std::string& base_dir) {
   FUNNEL_CHECK(c.vocab.min_count >= 1, "data.vocab.min_count: must be >= 1");
   FUNNEL_CHECK(c.vocab.hash_buckets == 0 || c.vocab.hash_buckets >= 2,
                "data.vocab.hash_buckets: must be 0 (vocabulary) or >= 2");
-  const std::string policy = o.get<std::string>("on_bad_row", "fail");
-  if (policy == "fail") {
-    c.on_bad_row = BadRowPolicy::kFail;
-  } else if (policy == "skip") {
-    c.on_bad_row = BadRowPolicy::kSkip;
-  } else {
-    throw Error("data.on_bad_row: expected fail or skip, got '" + policy + "'");
-  }
+  c.on_bad_row =
+      parse_choice(o.get<std::string>("on_bad_row", "fail"), kBadRowPolicies, o.path("on_bad_row"));
   c.max_bad_fraction = o.get<double>("max_bad_fraction", c.max_bad_fraction);
   FUNNEL_CHECK(c.max_bad_fraction >= 0 && c.max_bad_fraction <= 1,
                "data.max_bad_fraction: expected a fraction in [0, 1]");
@@ -415,6 +463,23 @@ DataConfig parse_data_config(const json& data, const std::string& base_dir) {
   c.common_cache_bytes = o.get<size_t>("common_cache_mb", c.common_cache_bytes >> 20) << 20;
   o.finish();
   return c;
+}
+
+json data_config_to_json(const DataConfig& c) {
+  json out = schema_to_json(c.schema);
+  out["format"] = format_to_json(c.format);
+  out["train"] = files_to_json(c.train);
+  out["validation"] = files_to_json(c.validation);
+  out["test"] = files_to_json(c.test);
+  out["validation_ratio"] = c.validation_ratio;
+  out["split_seed"] = c.split_seed;
+  out["vocab"] = {{"min_count", c.vocab.min_count}, {"hash_buckets", c.vocab.hash_buckets}};
+  out["on_bad_row"] = choice_name(c.on_bad_row, kBadRowPolicies);
+  out["max_bad_fraction"] = c.max_bad_fraction;
+  out["keep_funnel_violations"] = c.keep_funnel_violations;
+  out["max_value_bytes"] = c.max_value_bytes;
+  out["common_cache_mb"] = c.common_cache_bytes >> 20;
+  return out;
 }
 
 }  // namespace funnel::data

@@ -149,10 +149,24 @@ struct DataConfig {
 
 /// Parses the "data" object of an experiment config. Relative paths are resolved against
 /// `base_dir`. Unknown keys are errors (with the JSON path), so typos never pass silently.
+/// "train" may be absent: a config used with an existing cache needs only the schema and the
+/// format; data::convert_to_cache is where training files are required.
 DataConfig parse_data_config(const nlohmann::json& data, const std::string& base_dir);
+/// The whole resolved "data" section, in the layout parse_data_config reads: every field is
+/// written, so parse_data_config(data_config_to_json(c), "") equals c (paths are already
+/// resolved, hence the empty base_dir). common_cache_bytes is written in whole MiB, as read.
+nlohmann::json data_config_to_json(const DataConfig& config);
+
 /// The schema part only (also stored in caches and bundles).
 Schema parse_schema(const nlohmann::json& data);
+/// The schema keys of a "data" section; parse_schema(schema_to_json(s)) equals s.
 nlohmann::json schema_to_json(const Schema& schema);
+
+/// "csv", "tsv", "tokens", "aliccp_raw" or an object {"type": ..., "delimiter": ..., ...};
+/// `path` names it in messages.
+FormatSpec parse_format(const nlohmann::json& format, const std::string& path = "data.format");
+/// The object form with every field resolved; parse_format(format_to_json(f)) equals f.
+nlohmann::json format_to_json(const FormatSpec& format);
 
 const char* slot_kind_name(SlotKind kind);
 

@@ -258,5 +258,22 @@ TEST(Cache, CorruptedCacheIsAClearError) {
   EXPECT_THROW(convert_to_cache(config, join_path(dir, "precious"), quiet()), Error);
 }
 
+TEST(Converter, RequiresTrainingFiles) {
+  const std::string dir = test_dir();
+  const auto test = make_synthetic(dir, "test.csv", 50, 6);
+  nlohmann::json j = synthetic_config_json(test.path, test.path);
+  j.erase("train");
+  const DataConfig config = parse_data_config(j, "");  // parses: a cache user needs no files
+  const std::string out = join_path(dir, "cache");
+  try {
+    convert_to_cache(config, out, quiet());
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("data.train: at least one file is required", 0), 0u)
+        << e.what();
+  }
+  EXPECT_FALSE(path_exists(out));  // checked before anything is written
+}
+
 }  // namespace
 }  // namespace funnel::data

@@ -129,5 +129,273 @@ TEST(Schema, JsonRoundTrip) {
   EXPECT_EQ(back.numeric[1].boundaries, (std::vector<double>{18, 30, 50}));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Round trips: every field compared on its own, so a field the writer drops fails here.
+
+void expect_same(const FormatSpec& a, const FormatSpec& b) {
+  EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.delimiter, b.delimiter);
+  EXPECT_EQ(a.quote, b.quote);
+  EXPECT_EQ(a.header, b.header);
+  EXPECT_EQ(a.columns, b.columns);
+  EXPECT_EQ(a.multi_separator, b.multi_separator);
+  EXPECT_EQ(a.weight_separator, b.weight_separator);
+  EXPECT_EQ(a.leading_columns, b.leading_columns);
+}
+
+void expect_same(const Schema& a, const Schema& b) {
+  ASSERT_EQ(a.labels.size(), b.labels.size());
+  for (size_t i = 0; i < a.labels.size(); ++i) {
+    SCOPED_TRACE("label " + std::to_string(i));
+    EXPECT_EQ(a.labels[i].event, b.labels[i].event);
+    EXPECT_EQ(a.labels[i].columns, b.labels[i].columns);
+    EXPECT_EQ(a.labels[i].parent, b.labels[i].parent);
+  }
+  ASSERT_EQ(a.categorical.size(), b.categorical.size());
+  for (size_t i = 0; i < a.categorical.size(); ++i) {
+    SCOPED_TRACE("categorical " + std::to_string(i));
+    const CategoricalSpec &x = a.categorical[i], &y = b.categorical[i];
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.column, y.column);
+    EXPECT_EQ(x.multi, y.multi);
+    EXPECT_EQ(x.weighted, y.weighted);
+    EXPECT_EQ(x.dim, y.dim);
+    EXPECT_EQ(x.min_count, y.min_count);
+    EXPECT_EQ(x.hash_buckets, y.hash_buckets);
+  }
+  ASSERT_EQ(a.numeric.size(), b.numeric.size());
+  for (size_t i = 0; i < a.numeric.size(); ++i) {
+    SCOPED_TRACE("numeric " + std::to_string(i));
+    const NumericSpec &x = a.numeric[i], &y = b.numeric[i];
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.column, y.column);
+    EXPECT_EQ(x.transform, y.transform);
+    EXPECT_EQ(x.boundaries, y.boundaries);
+    EXPECT_EQ(x.dim, y.dim);
+  }
+  EXPECT_EQ(a.group_column, b.group_column);
+  EXPECT_EQ(a.list_column, b.list_column);
+  EXPECT_EQ(a.position_column, b.position_column);
+  EXPECT_EQ(a.timestamp_column, b.timestamp_column);
+  EXPECT_EQ(a.aux_columns, b.aux_columns);
+  EXPECT_EQ(a.truth_columns, b.truth_columns);
+}
+
+void expect_same(const std::vector<InputFile>& a, const std::vector<InputFile>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].path, b[i].path);
+    EXPECT_EQ(a[i].common_path, b[i].common_path);
+    EXPECT_EQ(a[i].header, b[i].header);
+  }
+}
+
+void expect_same(const DataConfig& a, const DataConfig& b) {
+  expect_same(a.format, b.format);
+  expect_same(a.schema, b.schema);
+  expect_same(a.train, b.train);
+  expect_same(a.validation, b.validation);
+  expect_same(a.test, b.test);
+  EXPECT_EQ(a.validation_ratio, b.validation_ratio);
+  EXPECT_EQ(a.split_seed, b.split_seed);
+  EXPECT_EQ(a.vocab.min_count, b.vocab.min_count);
+  EXPECT_EQ(a.vocab.hash_buckets, b.vocab.hash_buckets);
+  EXPECT_EQ(a.on_bad_row, b.on_bad_row);
+  EXPECT_EQ(a.max_bad_fraction, b.max_bad_fraction);
+  EXPECT_EQ(a.keep_funnel_violations, b.keep_funnel_violations);
+  EXPECT_EQ(a.max_value_bytes, b.max_value_bytes);
+  EXPECT_EQ(a.common_cache_bytes, b.common_cache_bytes);
+}
+
+/// Every key set to a valid value other than its default (validation files and
+/// validation_ratio exclude each other: the ratio here, the files in a variant).
+json every_key() {
+  return json::parse(R"({
+    "format": {"type": "tsv", "delimiter": ";", "quote": "'", "header": false,
+               "columns": ["click", "cart", "wish", "buy", "share", "user", "hist_col", "price_col",
+                           "age", "grp", "lst", "pos", "ts", "p_click", "extra"],
+               "multi_separator": "#", "weight_separator": "=",
+               "leading_columns": ["sid", "c"]},
+    "train": ["a.csv", {"path": "b.csv", "header": false}],
+    "test": [{"skeleton": "sk.txt", "common": "common.txt"}, {"path": "t.csv", "header": true}],
+    "validation_ratio": 0.125,
+    "split_seed": 7,
+    "vocab": {"min_count": 11, "hash_buckets": 1000},
+    "on_bad_row": "skip",
+    "max_bad_fraction": 0.25,
+    "keep_funnel_violations": true,
+    "max_value_bytes": 64,
+    "common_cache_mb": 3,
+    "labels": ["click",
+               {"event": "action", "columns": ["cart", "wish"]},
+               {"event": "purchase", "column": "buy", "parent": "click"},
+               {"event": "share", "parent": "none"}],
+    "categorical": ["user",
+                    {"name": "hist", "column": "hist_col", "multi": true, "weighted": true,
+                     "dim": 8, "min_count": 3, "hash_buckets": 50}],
+    "numeric": [{"name": "price", "column": "price_col", "transform": "normalize"},
+                {"name": "age", "transform": "bucketize", "boundaries": [18, 30.5, 50],
+                 "dim": 4}],
+    "group": "grp",
+    "list": "lst",
+    "position": "pos",
+    "timestamp": "ts",
+    "aux": ["extra"],
+    "truth": {"click": "p_click"}
+  })");
+}
+
+/// parse -> to_json -> parse: the JSON is a fixed point and the structs agree field by field.
+void expect_round_trip(const json& j, const std::string& base_dir) {
+  const DataConfig first = parse_data_config(j, base_dir);
+  const json written = data_config_to_json(first);
+  const DataConfig second = parse_data_config(written, "");
+  EXPECT_EQ(data_config_to_json(second), written) << written.dump(2);
+  expect_same(first, second);
+  // Through text too (as a bundle or cache stores it).
+  expect_same(first, parse_data_config(json::parse(written.dump()), ""));
+}
+
+TEST(SchemaRoundTrip, EveryKeyOfTheDataSection) {
+  const DataConfig c = parse_data_config(every_key(), "/base");
+  // Nothing left at its default, so a dropped field cannot read back equal by chance.
+  const DataConfig d;
+  const FormatSpec& f = c.format;
+  EXPECT_NE(f.delimiter, d.format.delimiter);
+  EXPECT_NE(f.quote, d.format.quote);
+  EXPECT_NE(f.header, d.format.header);
+  EXPECT_NE(f.columns, d.format.columns);
+  EXPECT_NE(f.multi_separator, d.format.multi_separator);
+  EXPECT_NE(f.weight_separator, d.format.weight_separator);
+  EXPECT_NE(f.leading_columns, d.format.leading_columns);
+  EXPECT_NE(c.validation_ratio, d.validation_ratio);
+  EXPECT_NE(c.split_seed, d.split_seed);
+  EXPECT_NE(c.vocab.min_count, d.vocab.min_count);
+  EXPECT_NE(c.vocab.hash_buckets, d.vocab.hash_buckets);
+  EXPECT_NE(c.on_bad_row, d.on_bad_row);
+  EXPECT_NE(c.max_bad_fraction, d.max_bad_fraction);
+  EXPECT_NE(c.keep_funnel_violations, d.keep_funnel_violations);
+  EXPECT_NE(c.max_value_bytes, d.max_value_bytes);
+  EXPECT_NE(c.common_cache_bytes, d.common_cache_bytes);
+  const Schema& s = c.schema;
+  EXPECT_EQ(s.labels[1].columns, (std::vector<std::string>{"cart", "wish"}));
+  EXPECT_EQ(s.labels[2].parent, 0);
+  EXPECT_EQ(s.labels[3].parent, -1);
+  const CategoricalSpec& hist = s.categorical[1];
+  EXPECT_EQ(hist.column, "hist_col");
+  EXPECT_EQ(hist.min_count, 3);
+  EXPECT_EQ(hist.hash_buckets, 50);
+  EXPECT_EQ(s.numeric[0].column, "price_col");
+  EXPECT_EQ(s.numeric[1].dim, 4);
+  EXPECT_EQ(s.aux_columns, (std::vector<std::string>{"extra", "p_click"}));
+  EXPECT_EQ(s.truth_columns, (std::vector<std::string>{"p_click", "", "", ""}));
+  EXPECT_EQ(c.train[1].header, 0);
+  EXPECT_EQ(c.test[0].path, "/base/sk.txt");
+  EXPECT_EQ(c.test[0].common_path, "/base/common.txt");
+  EXPECT_EQ(c.test[1].header, 1);
+  EXPECT_EQ(c.common_cache_bytes, size_t{3} << 20);
+
+  expect_round_trip(every_key(), "/base");
+  // Written paths are resolved: a plain string where nothing else is set.
+  const json written = data_config_to_json(c);
+  EXPECT_EQ(written["train"][0], "/base/a.csv");
+  EXPECT_EQ(written["test"][0],
+            (json{{"skeleton", "/base/sk.txt"}, {"common", "/base/common.txt"}}));
+
+  json with_files = every_key();
+  with_files.erase("validation_ratio");
+  with_files["validation"] = {"v.csv", {{"path", "v2.csv"}, {"header", false}}};
+  expect_round_trip(with_files, "/base");
+  // Defaults only (and no files at all) round-trip as well.
+  expect_round_trip(json{{"labels", {"click"}}}, "");
+  expect_round_trip(base(), "/base");
+}
+
+TEST(SchemaRoundTrip, DefaultParentOfAnEventCalledNone) {
+  // "none" as a parent name means "no parent", so the default parent is left implicit.
+  const Schema s = parse_schema(json{{"labels", {"none", "click"}}});
+  ASSERT_EQ(s.labels[1].parent, 0);
+  expect_same(s, parse_schema(schema_to_json(s)));
+}
+
+TEST(SchemaRoundTrip, Formats) {
+  const json formats[] = {
+      "csv",
+      "tsv",
+      "tokens",
+      "aliccp_raw",
+      json::parse(R"({"type": "csv", "delimiter": "tab", "quote": "'", "header": false,
+                      "columns": ["a", "b"], "multi_separator": ";", "weight_separator": "="})"),
+      json::parse(R"({"type": "tsv", "delimiter": "\\t", "multi_separator": ","})"),
+      json::parse(R"({"type": "tokens", "delimiter": " ", "leading_columns": []})"),
+      json::parse(R"({"type": "aliccp_raw", "weight_separator": "\u0003"})"),
+  };
+  for (const json& j : formats) {
+    SCOPED_TRACE(j.dump());
+    const FormatSpec first = parse_format(j);
+    const json written = format_to_json(first);
+    const FormatSpec second = parse_format(written);
+    expect_same(first, second);
+    EXPECT_EQ(format_to_json(second), written);
+    expect_same(first, parse_format(json::parse(written.dump())));
+    for (const char* key : {"type", "delimiter", "quote", "header", "columns", "multi_separator",
+                            "weight_separator", "leading_columns"}) {
+      EXPECT_TRUE(written.contains(key)) << key;
+    }
+  }
+  EXPECT_EQ(parse_format("tsv").delimiter, '\t');
+  EXPECT_EQ(format_to_json(parse_format("tsv"))["type"], "tsv");
+  EXPECT_EQ(format_to_json(parse_format("tsv"))["delimiter"], "\t");
+  EXPECT_EQ(parse_format("tokens").type, Format::kTokens);
+  EXPECT_EQ(parse_format("aliccp_raw").type, Format::kAliccpRaw);
+}
+
+std::string format_error(const json& j, const std::string& path) {
+  try {
+    parse_format(j, path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Schema, MisspelledNamesGiveThePathAndTheChoices) {
+  EXPECT_EQ(format_error("parquet", "data.format"),
+            "data.format: unknown format, expected csv, tsv, tokens or aliccp_raw, got 'parquet'");
+  EXPECT_EQ(format_error(json{{"type", "tvs"}}, "x.format"),
+            "x.format.type: unknown format, expected csv, tsv, tokens or aliccp_raw, got 'tvs'");
+  json j = base();
+  j["format"] = {{"type", "tvs"}};
+  EXPECT_NE(error_of(j).find("data.format.type: unknown format, expected csv, tsv, tokens or "
+                             "aliccp_raw, got 'tvs'"),
+            std::string::npos)
+      << error_of(j);
+  j = base();
+  j["on_bad_row"] = "skp";
+  EXPECT_EQ(error_of(j), "data.on_bad_row: expected fail or skip, got 'skp'");
+  j = base();
+  j["numeric"][1]["transform"] = "bucketise";
+  EXPECT_EQ(error_of(j), "data.numeric[1].transform: expected normalize or bucketize, got "
+                         "'bucketise'");
+  // The other format checks name the given path too.
+  EXPECT_NE(format_error(json{{"type", "csv"}, {"header", false}}, "x.format")
+                .find("x.format: header is false"),
+            std::string::npos);
+}
+
+TEST(Schema, TrainFilesAreOptional) {
+  json j = base();
+  j.erase("train");
+  const DataConfig c = parse_data_config(j, "/base");
+  EXPECT_TRUE(c.train.empty());
+  EXPECT_EQ(c.schema.labels.size(), 2u);
+  // Schema and format only, as a config used with an existing cache.
+  const DataConfig bare = parse_data_config(json{{"labels", {"click"}}, {"format", "tsv"}}, "");
+  EXPECT_TRUE(bare.train.empty());
+  EXPECT_TRUE(bare.validation.empty());
+  EXPECT_TRUE(bare.test.empty());
+  EXPECT_EQ(bare.format.delimiter, '\t');
+}
+
 }  // namespace
 }  // namespace funnel::data
