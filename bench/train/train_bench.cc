@@ -15,9 +15,10 @@
 //   trainer: train::Trainer::fit with max_steps set to about --budget seconds of steps (loader
 //            with its prefetch thread, lookup, model, FunnelLoss, backward, torch::optim::Adam,
 //            lazy sparse Adam; fresh tables, so first-touch page faults count); the headline.
-//   loop:    the same step written out (after --warmup steps), timed per phase, so the JSON
-//            says where a step's time goes. Ends after --steps or --budget seconds (>= 5
-//            steps); the trainer then runs about --budget seconds' worth of steps.
+//   loop:    Trainer::step itself called batch by batch (after --warmup steps) with its
+//            per-phase timer, so the JSON says where a step's time goes. Ends after --steps or
+//            --budget seconds (>= 5 steps); the trainer then runs about --budget seconds'
+//            worth of steps.
 // sgemm: torch::mm / addmm on the exact GEMMs of a tower's forward and backward pass at each
 // batch size (the bound for config b), and a 1024^3 product, per thread count.
 
@@ -33,7 +34,6 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <torch/optim/adam.h>
 #include <torch/utils.h>
 #include <torch/version.h>
 
@@ -47,7 +47,6 @@
 #include "data/loader.h"
 #include "model/feature_embedding.h"
 #include "model/model.h"
-#include "train/funnel_loss.h"
 #include "train/trainer.h"
 
 namespace {
@@ -220,25 +219,24 @@ std::shared_ptr<model::FeatureEmbedding> build_embedding(const data::Cache& cach
   return std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(), eo);
 }
 
-/// The trainer's step written out with a timer per phase.
+/// Trainer::step (the real one) driven step by step, with its per-phase timer.
 json run_loop(const data::Cache& cache, const RunSpec& r, int64_t max_steps, int64_t warmup,
              double budget_seconds) {
   torch::set_num_threads(r.threads);
   auto embedding = build_embedding(cache);
   auto model = build_model(cache, r, embedding->input_dim());
-  const model::FunnelSpec funnel = model::FunnelSpec::from_layout(cache.layout());
-  train::FunnelLoss loss_fn(funnel);
-  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(0.005));
+  train::TrainerOptions o;
+  o.batch_size = static_cast<size_t>(r.batch);
+  o.threads = r.threads;
+  o.progress = false;
+  train::Trainer trainer(cache, model, embedding, o);
   data::LoaderOptions lo;
   lo.batch_size = static_cast<size_t>(r.batch);
   lo.seed = 3;
   data::Loader loader(cache, cache.split("train"), lo);
-  model->train();
 
-  enum { kLoad, kLookup, kForward, kLoss, kBackward, kDense, kSparse, kPhases };
-  const char* names[kPhases] = {"load",     "lookup",     "forward",     "loss",
-                                "backward", "dense_adam", "sparse_apply"};
-  double t[kPhases] = {};
+  train::StepTimes times;
+  double load = 0;
   uint64_t samples = 0;
   uint64_t epoch = 0;
   loader.start_epoch(epoch);
@@ -249,44 +247,28 @@ json run_loop(const data::Cache& cache, const RunSpec& r, int64_t max_steps, int
     // Timed steps end at max_steps or after budget_seconds (at least 5 steps).
     if (s >= warmup + 5 && total.seconds() > budget_seconds) break;
     if (s == warmup) {
-      std::fill(t, t + kPhases, 0.0);
+      times = train::StepTimes();
+      load = 0;
       samples = 0;
       total.reset();
     }
     Stopwatch w;
     while (!loader.next(batch)) loader.start_epoch(++epoch);
-    t[kLoad] += w.seconds();
-    w.reset();
-    const torch::Tensor x = embedding->lookup(batch);
-    t[kLookup] += w.seconds();
-    w.reset();
-    const model::FunnelOutput out = model->forward(x);
-    t[kForward] += w.seconds();
-    w.reset();
-    const torch::Tensor labels = torch::from_blob(
-        batch.labels.data(),
-        {static_cast<int64_t>(batch.num_events), static_cast<int64_t>(batch.size)},
-        torch::kFloat32);
-    const train::FunnelLossValue loss = loss_fn.compute(out, labels, model->training_space());
-    const double value = loss.total.item<double>();
+    load += w.seconds();
+    const double value = trainer.step(batch, &times);
     if (!std::isfinite(value)) throw Error("loss is not finite");
-    t[kLoss] += w.seconds();
-    w.reset();
-    adam.zero_grad();
-    loss.total.backward();
-    t[kBackward] += w.seconds();
-    w.reset();
-    adam.step();
-    t[kDense] += w.seconds();
-    w.reset();
-    embedding->apply_gradients(batch, x.grad());
-    t[kSparse] += w.seconds();
     samples += batch.size;
     if (s >= warmup) ++steps;
   }
   const double seconds = total.seconds();
-  json phases;
-  for (int p = 0; p < kPhases; ++p) phases[names[p]] = 1e3 * t[p] / static_cast<double>(steps);
+  const double per_step = 1e3 / static_cast<double>(steps);
+  const json phases = {{"load", load * per_step},
+                       {"lookup", times.lookup * per_step},
+                       {"forward", times.forward * per_step},
+                       {"loss", times.loss * per_step},
+                       {"backward", times.backward * per_step},
+                       {"dense_adam", times.dense * per_step},
+                       {"sparse_apply", times.sparse * per_step}};
   return {{"samples_per_s", samples / seconds},
           {"seconds", seconds},
           {"steps", steps},

@@ -1,6 +1,6 @@
 #pragma once
-// What `funnel train --arch FILE [--init-from BUNDLE]` does to a training run (the
-// definitions live in search_commands.cc, beside `funnel search`, which writes those files).
+// What `funnel train --arch FILE [--init-from BUNDLE]` does to a training run (arch.json and
+// the bundle come from `funnel search`).
 
 #include <string>
 
@@ -11,12 +11,12 @@
 
 namespace funnel::cli {
 
-/// Turns the run's model into AutoHERI with the fixed binary connections of the architecture
-/// file (model.alpha = "fixed", model.arch = the file; towers, scheme and skip from the file;
-/// dropout, activation and edge_init kept from the config). Logs when the config named another
-/// model.
-void apply_arch_file(const std::string& arch_file, std::string& model_name,
-                     nlohmann::json& model_options);
+/// --arch is an override of the config, applied to the file before its one parse (like
+/// --set): the "model" section becomes AutoHERI with the fixed binary connections of the
+/// architecture file ("alpha": "fixed", "arch": the file; towers, scheme and skip from the
+/// file). When the config names another model, only its dropout, activation and edge_init
+/// are kept (logged).
+void apply_arch_file(const std::string& arch_file, nlohmann::json& root);
 
 /// Starts from the searched weights instead of from scratch: copies every dense parameter
 /// the fixed model has (towers, heads, kept U_ij) and the embedding tables (optimizer state

@@ -22,9 +22,9 @@
 #include "core/log.h"
 #include "core/stopwatch.h"
 #include "data/cache.h"
-#include "model/model.h"
 #include "metric/compare_report.h"
-#include "train/oracle.h"
+#include "model/model_config.h"
+#include "model/predictions.h"
 #include "train/trainer.h"
 
 namespace funnel::cli {
@@ -40,31 +40,6 @@ struct CompareArgs {
   std::string markdown;
   bool keep_checkpoints = false;
 };
-
-bool is_registered(const std::string& name) {
-  for (const model::ModelEntry& entry : model::model_registry()) {
-    if (name == entry.name) return true;
-  }
-  return false;
-}
-
-/// The "compare" section: per-model option patches, checked against the registry.
-nlohmann::json per_model_patches(const nlohmann::json& root) {
-  if (!root.contains("compare")) return nlohmann::json::object();
-  const nlohmann::json& c = root.at("compare");
-  FUNNEL_CHECK(c.is_object(), "compare: expected an object, got " << c.dump());
-  for (auto it = c.begin(); it != c.end(); ++it) {
-    FUNNEL_CHECK(it.key() == "models", "compare." << it.key() << ": unknown key (known: models)");
-  }
-  const nlohmann::json models = c.value("models", nlohmann::json::object());
-  FUNNEL_CHECK(models.is_object(), "compare.models: expected {\"<model>\": {options}}");
-  for (auto it = models.begin(); it != models.end(); ++it) {
-    FUNNEL_CHECK(is_registered(it.key()), "compare.models." << it.key() << ": unknown model");
-    FUNNEL_CHECK(it.value().is_object(),
-                 "compare.models." << it.key() << ": expected an object of options");
-  }
-  return models;
-}
 
 }  // namespace
 
@@ -91,19 +66,8 @@ void add_compare_commands(CLI::App& app) {
                 "Keep each run's checkpoint/ folder (default: only its log.jsonl)");
   cmd->callback([args] {
     Stopwatch wall;
-    const config::Experiment e = config::load_experiment(args->config, args->overrides);
-    FUNNEL_CHECK(e.root.contains("data"), args->config << ": no \"data\" section");
-    for (auto it = e.root.begin(); it != e.root.end(); ++it) {
-      const std::string k = it.key();
-      FUNNEL_CHECK(k == "data" || k == "model" || k == "train" || k == "embedding" ||
-                       k == "compare" || k == "search",
-                   args->config << ": unknown section '" << k
-                                << "' (known: data, model, embedding, train, compare, search)");
-    }
-    const nlohmann::json patches = per_model_patches(e.root);
-    nlohmann::json shared = e.root.value("model", nlohmann::json::object());
-    FUNNEL_CHECK(shared.is_object(), "model: expected an object of options");
-    shared.erase("name");
+    const config::Experiment e =
+        config::load_experiment(args->config, args->overrides, config::Command::kCompare);
     std::set<std::string> seen;
     for (const auto& m : args->models) {
       FUNNEL_CHECK(!m.empty() && seen.insert(m).second, "--models: empty or repeated name '" << m << "'");
@@ -111,11 +75,11 @@ void add_compare_commands(CLI::App& app) {
 
     make_dirs(args->out);
     const std::string cache_dir = args->cache.empty() ? join_path(args->out, "cache") : args->cache;
-    ensure_cache(e.root.at("data"), e.base_dir, cache_dir);
+    ensure_cache(e, cache_dir);
     const data::Cache cache(cache_dir);
 
     nlohmann::json result;
-    result["config"] = e.root;
+    result["config"] = e.to_json();
     result["cache"] = cache_dir;
     result["models"] = args->models;
     result["seeds"] = nlohmann::json::array();
@@ -131,10 +95,8 @@ void add_compare_commands(CLI::App& app) {
                       {"truth", cache.layout().has_truth()}};
     for (const char* split : {"validation", "test"}) {
       if (!cache.has_split(split)) continue;
-      if (const auto truth = train::truth_predictions(cache, split)) {
-        result["oracle"][split] =
-            train::funnel_metrics(*truth, cache.layout().events, cache.layout().event_parent);
-      }
+      const nlohmann::json oracle = model::oracle_metrics(cache, split);
+      if (!oracle.is_null()) result["oracle"][split] = oracle;
     }
     result["runs"] = nlohmann::json::array();
     const std::string json_path = join_path(args->out, "compare.json");
@@ -148,27 +110,27 @@ void add_compare_commands(CLI::App& app) {
     const size_t total = args->models.size() * static_cast<size_t>(args->seeds);
     size_t done = 0, failed = 0;
     for (const std::string& name : args->models) {
-      nlohmann::json options = shared;
-      if (patches.contains(name)) options.merge_patch(patches.at(name));
       for (int seed = 1; seed <= args->seeds; ++seed) {
-        nlohmann::json run_config = e.root;
-        run_config.erase("data");
-        run_config.erase("compare");
-        run_config.erase("search");
-        run_config["model"] = options;
-        run_config["model"]["name"] = name;
-        run_config["train"]["seed"] = seed;
         const std::string run_dir =
             join_path(join_path(args->out, "runs"), name + "-seed" + std::to_string(seed));
-        nlohmann::json run = {{"model", name}, {"seed", seed}, {"config", run_config},
-                              {"run_dir", run_dir}};
+        nlohmann::json run = {{"model", name}, {"seed", seed}, {"run_dir", run_dir}};
         log_info("compare: run " + std::to_string(++done) + " of " + std::to_string(total) +
                  ": " + name + ", seed " + std::to_string(seed));
         try {
+          // The run's own experiment: this model (the shared options with its patch) and seed.
+          config::Experiment one = e;
+          one.command = config::Command::kTrain;
+          one.compare.reset();
+          one.search.reset();
+          one.train.seed = static_cast<uint64_t>(seed);
+          one.model = e.compare->model(name);
+          nlohmann::json run_config = one.to_json();
+          run_config.erase("data");
+          run["config"] = run_config;
           remove_all(run_dir);  // a fresh run: no log lines or checkpoints of an earlier one
-          train::TrainerOptions topt = trainer_options_of(run_config);
+          train::TrainerOptions topt = one.train;
           topt.progress = log_level() <= LogLevel::kInfo;
-          RunModel rm = build_run_model(cache, run_config, name, options, topt.seed);
+          RunModel rm = build_run_model(cache, one.embedding, *one.model, topt.seed);
           train::Trainer trainer(cache, rm.net, rm.embedding, topt);
           const nlohmann::json metrics = fit_and_evaluate(cache, trainer, name, run_dir);
           run["status"] = "ok";

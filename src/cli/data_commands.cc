@@ -34,14 +34,9 @@ struct DataArgs {
 data::DataConfig load_data_config(const DataArgs& a) {
   std::vector<std::string> overrides = a.overrides;
   if (!a.on_bad_row.empty()) overrides.push_back("data.on_bad_row=" + a.on_bad_row);
-  const config::Experiment e = config::load_experiment(a.config, overrides);
-  FUNNEL_CHECK(e.root.contains("data"), a.config << ": no \"data\" section");
-  data::DataConfig config;
-  try {
-    config = data::parse_data_config(e.root.at("data"), e.base_dir);
-  } catch (const Error& err) {
-    throw Error(a.config + ": " + err.what());
-  }
+  const config::Experiment e =
+      config::load_experiment(a.config, overrides, config::Command::kData);
+  const data::DataConfig& config = e.data;
   require_input_files(config, e.base_dir,
                       "use that cache (funnel data stats --cache, funnel train --cache)");
   return config;

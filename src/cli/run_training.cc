@@ -9,37 +9,28 @@
 #include "core/stopwatch.h"
 #include "data/converter.h"
 #include "model/bundle.h"
-#include "train/oracle.h"
+#include "model/predictions.h"
 
 namespace funnel::cli {
 
-void ensure_cache(const nlohmann::json& data_section, const std::string& base_dir,
-                  const std::string& cache_dir) {
+void ensure_cache(const config::Experiment& e, const std::string& cache_dir) {
   if (path_exists(join_path(cache_dir, "meta.json"))) return;
-  const data::DataConfig config = data::parse_data_config(data_section, base_dir);
-  require_input_files(config, base_dir, "pass --cache " + join_path(base_dir, "cache"));
+  require_input_files(e.data, e.base_dir, "pass --cache " + join_path(e.base_dir, "cache"));
   log_info("converting the data into " + cache_dir);
   data::ConvertOptions co;
   co.progress = log_level() <= LogLevel::kInfo;
-  data::convert_to_cache(config, cache_dir, co);
+  data::convert_to_cache(e.data, cache_dir, co);
 }
 
-train::TrainerOptions trainer_options_of(const nlohmann::json& experiment) {
-  return train::parse_trainer_options(experiment.contains("train") ? experiment.at("train")
-                                                                   : nlohmann::json());
-}
-
-RunModel build_run_model(const data::Cache& cache, const nlohmann::json& experiment,
-                         const std::string& name, const nlohmann::json& model_options,
-                         uint64_t seed) {
+RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOptions embedding,
+                         const model::ModelConfig& model, uint64_t seed) {
   torch::manual_seed(seed);
+  embedding.table.seed = seed;
   RunModel run;
-  run.embedding = std::make_shared<model::FeatureEmbedding>(
-      cache.layout(), cache.vocab_sizes(),
-      model::parse_feature_embedding_options(
-          experiment.contains("embedding") ? experiment.at("embedding") : nlohmann::json(), seed));
-  const model::FunnelSpec funnel{cache.layout().events, cache.layout().event_parent};
-  run.net = model::make_model(name, funnel, run.embedding->input_dim(), model_options);
+  run.embedding =
+      std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(), embedding);
+  run.net = model::make_model(model, model::FunnelSpec::from_layout(cache.layout()),
+                              run.embedding->input_dim());
   return run;
 }
 
@@ -61,14 +52,21 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
                        {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
   // Simulated data: the oracle (true probabilities) on the same splits, the best reachable.
   for (const char* split : {"validation", "test"}) {
-    if (!metrics.contains(split) || !cache.layout().has_truth()) continue;
-    if (const auto truth = train::truth_predictions(cache, split)) {
-      metrics["oracle"][split] =
-          train::funnel_metrics(*truth, cache.layout().events, cache.layout().event_parent);
-    }
+    if (!metrics.contains(split)) continue;
+    const nlohmann::json oracle = model::oracle_metrics(cache, split);
+    if (!oracle.is_null()) metrics["oracle"][split] = oracle;
   }
   if (result) *result = r;
   return metrics;
+}
+
+void write_run_bundle(const std::string& path, const data::Cache& cache,
+                      const config::Experiment& experiment, const model::ModelConfig& model,
+                      model::FunnelModel& net, const model::FeatureEmbedding& embedding) {
+  model::BundleSpec spec =
+      model::BundleSpec::of_cache(cache, experiment.data, model, experiment.embedding);
+  spec.config = experiment.to_json();
+  model::write_bundle(path, model::make_bundle(spec, net, embedding));
 }
 
 }  // namespace funnel::cli

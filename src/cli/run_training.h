@@ -1,13 +1,15 @@
 #pragma once
-// The training path shared by `funnel train` and `funnel compare`: open (or create) the cache,
-// build the embedding and the model of one run, fit it and measure it. What differs between the
-// commands (resume, AutoHERI --arch/--init-from, bundles, tables) stays in each command.
+// The training path shared by `funnel train`, `funnel search` and `funnel compare`: open (or
+// create) the cache, build the embedding and the model of one run, fit it, measure it, bundle
+// it. What differs between the commands (resume, AutoHERI --arch/--init-from, tables) stays
+// in each command.
 
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "config/experiment.h"
 #include "data/cache.h"
 #include "model/feature_embedding.h"
 #include "model/model.h"
@@ -15,12 +17,8 @@
 
 namespace funnel::cli {
 
-/// Converts the experiment's "data" section into `cache_dir` unless a cache is already there.
-void ensure_cache(const nlohmann::json& data_section, const std::string& base_dir,
-                  const std::string& cache_dir);
-
-/// The experiment's "train" section (or the defaults when it has none).
-train::TrainerOptions trainer_options_of(const nlohmann::json& experiment);
+/// Converts the experiment's data into `cache_dir` unless a cache is already there.
+void ensure_cache(const config::Experiment& experiment, const std::string& cache_dir);
 
 /// The embedding and the dense model of one run.
 struct RunModel {
@@ -28,12 +26,10 @@ struct RunModel {
   std::shared_ptr<model::FunnelModel> net;
 };
 
-/// Seeds LibTorch with `seed` (dense initialisation) and builds the embedding (its tables seeded
-/// with `seed` too) from the experiment's "embedding" section and the model `name` with
-/// `model_options` (the "model" section without "name") for the cache's funnel.
-RunModel build_run_model(const data::Cache& cache, const nlohmann::json& experiment,
-                         const std::string& name, const nlohmann::json& model_options,
-                         uint64_t seed);
+/// Seeds LibTorch with `seed` (dense initialisation) and builds the embedding (its tables
+/// seeded with `seed` too) and the model for the cache's funnel.
+RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOptions embedding,
+                         const model::ModelConfig& model, uint64_t seed);
 
 /// Fits `trainer` on the train split (early stopping on validation when the cache has one),
 /// with log.jsonl and checkpoints under `run_dir`, then evaluates. Returns the metrics.json
@@ -42,5 +38,11 @@ RunModel build_run_model(const data::Cache& cache, const nlohmann::json& experim
 nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& trainer,
                                 const std::string& name, const std::string& run_dir,
                                 train::TrainResult* result = nullptr);
+
+/// Writes `path`: the model `model` trained on `cache` as `experiment` says (its data section
+/// tells how to read raw input; the resolved experiment is recorded).
+void write_run_bundle(const std::string& path, const data::Cache& cache,
+                      const config::Experiment& experiment, const model::ModelConfig& model,
+                      model::FunnelModel& net, const model::FeatureEmbedding& embedding);
 
 }  // namespace funnel::cli

@@ -15,10 +15,11 @@
 #include "core/log.h"
 #include "core/stopwatch.h"
 #include "data/schema.h"
+#include "metric/funnel_metrics.h"
 #include "model/bundle.h"
+#include "model/evaluator.h"
+#include "model/predictions.h"
 #include "serve/predictor.h"
-#include "train/funnel_metrics.h"
-#include "train/oracle.h"
 
 namespace funnel::cli {
 namespace {
@@ -51,12 +52,12 @@ void score_row(const model::FunnelSpec& f, const serve::BatchScores& s, size_t i
   out.clear();
   out.push_back(std::exp(lp(0)));
   if (E >= 2) {
-    out.push_back(std::min(1.0, std::exp(lp(E - 1) - lp(0))));
+    out.push_back(metric::capped_conditional(lp(E - 1), lp(0)));
     out.push_back(std::exp(lp(E - 1)));
   }
   for (size_t e = 1; e + 1 < E; ++e) {
     out.push_back(std::exp(lp(e)));
-    out.push_back(std::min(1.0, std::exp(lp(e) - lp(static_cast<size_t>(f.parents[e])))));
+    out.push_back(metric::capped_conditional(lp(e), lp(static_cast<size_t>(f.parents[e]))));
   }
 }
 
@@ -75,9 +76,9 @@ void add_score_commands(CLI::App& app) {
   eval->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   eval->callback([args] {
     const model::LoadedBundle bundle = model::load_bundle(args->bundle);
-    const config::Experiment e = config::load_experiment(args->config, args->overrides);
-    FUNNEL_CHECK(e.root.contains("data"), args->config << ": no \"data\" section");
-    const data::DataConfig cfg = data::parse_data_config(e.root.at("data"), e.base_dir);
+    const config::Experiment e =
+        config::load_experiment(args->config, args->overrides, config::Command::kEval);
+    const data::DataConfig& cfg = e.data;
     const std::vector<data::InputFile>& files = args->split == "train" ? cfg.train
                                                 : args->split == "validation" ? cfg.validation
                                                                               : cfg.test;
@@ -90,12 +91,9 @@ void add_score_commands(CLI::App& app) {
     read.format = cfg.format;
     read.on_bad_row = cfg.on_bad_row;
     read.keep_funnel_violations = cfg.keep_funnel_violations;
-    train::FunnelPredictions p;
-    const size_t E = bundle.funnel.events.size();
-    std::vector<std::vector<float>> log_p(E), labels(E), truth(E);
     // Simulated data: the oracle (true probabilities in the rows) next to the model.
     const bool has_truth = bundle.layout.has_truth() && !cfg.schema.truth_columns.empty();
-    std::vector<float> truth_row(E);
+    model::PredictionCollector collector(bundle.layout, has_truth);
     Stopwatch watch;
     serve::TextScoringOptions so;
     so.with_labels = true;
@@ -103,38 +101,20 @@ void add_score_commands(CLI::App& app) {
     const uint64_t bad = serve::score_text(
         bundle, read, files, so,
         [&](const data::Batch& b, const serve::BatchScores& s, const std::vector<std::string>&) {
-          for (size_t ev = 0; ev < E; ++ev) {
-            log_p[ev].insert(log_p[ev].end(), &s.log_p[ev * b.size], &s.log_p[(ev + 1) * b.size]);
-            labels[ev].insert(labels[ev].end(), &b.labels[ev * b.size],
-                              &b.labels[(ev + 1) * b.size]);
-          }
-          p.group.insert(p.group.end(), b.group.begin(), b.group.end());
-          for (size_t i = 0; has_truth && i < b.size; ++i) {
-            train::truth_log_p_row(bundle.layout, &b.aux[i * b.num_aux], truth_row.data());
-            for (size_t ev = 0; ev < E; ++ev) truth[ev].push_back(truth_row[ev]);
-          }
+          collector.add(b, s);
         });
-    p.n = log_p[0].size();
-    for (size_t ev = 0; ev < E; ++ev) {
-      p.log_p.insert(p.log_p.end(), log_p[ev].begin(), log_p[ev].end());
-      p.labels.insert(p.labels.end(), labels[ev].begin(), labels[ev].end());
-    }
+    const model::Evaluator evaluator(*bundle.net, *bundle.embedding, bundle.funnel);
     nlohmann::json out;
-    out[args->split] = train::funnel_metrics(p, bundle.funnel.events, bundle.funnel.parents);
-    out["rows"] = p.n;
+    out[args->split] = evaluator.metrics(collector.predictions());
+    out["rows"] = collector.rows();
     out["bad_rows_skipped"] = bad;
     out["seconds"] = watch.seconds();
     nlohmann::json table = {{args->split, out[args->split]}};
     if (has_truth) {
-      train::FunnelPredictions oracle = p;
-      oracle.log_p.clear();
-      for (size_t ev = 0; ev < E; ++ev) {
-        oracle.log_p.insert(oracle.log_p.end(), truth[ev].begin(), truth[ev].end());
-      }
-      out["oracle"] = train::funnel_metrics(oracle, bundle.funnel.events, bundle.funnel.parents);
+      out["oracle"] = evaluator.metrics(collector.truth());
       table[args->split + " (oracle)"] = out["oracle"];
     }
-    std::fputs(train::funnel_metrics_table(table).c_str(), stdout);
+    std::fputs(metric::funnel_metrics_table(table).c_str(), stdout);
     if (!args->json.empty()) write_text_file_atomic(args->json, out.dump(2) + "\n");
   });
 

@@ -16,8 +16,8 @@
 #include "data/cache.h"
 #include "sim/output.h"
 #include "sim/simulator.h"
-#include "train/funnel_metrics.h"
-#include "train/oracle.h"
+#include "metric/funnel_metrics.h"
+#include "model/predictions.h"
 
 namespace funnel::cli {
 namespace {
@@ -102,15 +102,15 @@ void add_sim_commands(CLI::App& app) {
     nlohmann::json oracle;
     for (const char* split : {"validation", "test"}) {
       if (!cache.has_split(split)) continue;
-      const auto truth = train::truth_predictions(cache, split);
+      const auto truth = model::truth_predictions(cache, split);
       FUNNEL_CHECK(truth.has_value(), cache_dir << ": no truth columns");
       oracle[std::string(split) + " (oracle)"] =
-          train::funnel_metrics(*truth, cache.layout().events, cache.layout().event_parent);
+          metric::funnel_metrics(*truth, cache.layout().events, cache.layout().event_parent);
     }
     write_text_file_atomic(join_path(args->out, "oracle.json"), oracle.dump(2) + "\n");
     std::printf("cache: %s\nthe oracle (true probabilities), the best any model can reach:\n",
                 cache_dir.c_str());
-    std::fputs(train::funnel_metrics_table(oracle).c_str(), stdout);
+    std::fputs(metric::funnel_metrics_table(oracle).c_str(), stdout);
     std::printf("next: funnel train --config %s --cache %s --out RUN_DIR\n", w.config_path.c_str(),
                 cache_dir.c_str());
     if (!oo.csv) {

@@ -1,9 +1,8 @@
-// funnel train | eval
+// funnel train
 
 #include <cstdio>
 #include <string>
 #include <vector>
-
 
 #include <nlohmann/json.hpp>
 
@@ -13,12 +12,9 @@
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
-#include "core/json_fields.h"
 #include "core/log.h"
 #include "data/cache.h"
-#include "data/schema.h"
-#include "model/bundle.h"
-#include "model/feature_embedding.h"
+#include "metric/funnel_metrics.h"
 #include "model/model.h"
 #include "train/trainer.h"
 
@@ -58,16 +54,9 @@ void add_train_commands(CLI::App& app) {
       ->check(CLI::ExistingFile)
       ->needs(arch);
   train->callback([args] {
-    const config::Experiment e = config::load_experiment(args->config, args->overrides);
-    FUNNEL_CHECK(e.root.contains("data"), args->config << ": no \"data\" section");
-    FUNNEL_CHECK(e.root.contains("model"), args->config << ": no \"model\" section");
-    for (auto it = e.root.begin(); it != e.root.end(); ++it) {
-      const std::string k = it.key();
-      // "search" belongs to funnel search; allowed so one config serves search and retraining.
-      FUNNEL_CHECK(k == "data" || k == "model" || k == "train" || k == "embedding" || k == "search",
-                   args->config << ": unknown section '" << k
-                                << "' (known: data, model, embedding, train, search)");
-    }
+    config::ExperimentFile file = config::read_experiment(args->config, args->overrides);
+    if (!args->arch.empty()) apply_arch_file(args->arch, file.root);
+    const config::Experiment e = config::parse_experiment(file, config::Command::kTrain);
     make_dirs(args->out);
     if (!args->resume) {
       // A fresh run: no log lines or checkpoints of an earlier run in the same folder.
@@ -75,18 +64,12 @@ void add_train_commands(CLI::App& app) {
       remove_all(join_path(args->out, "checkpoint"));
     }
     const std::string cache_dir = args->cache.empty() ? join_path(args->out, "cache") : args->cache;
-    ensure_cache(e.root.at("data"), e.base_dir, cache_dir);
+    ensure_cache(e, cache_dir);
     const data::Cache cache(cache_dir);
-    const train::TrainerOptions topt = trainer_options_of(e.root);
-    nlohmann::json model_json = e.root.at("model");
-    FUNNEL_CHECK(model_json.is_object() && model_json.contains("name"),
-                 "model: expected {\"name\": ..., options}");
-    std::string name = model_json.at("name").get<std::string>();
-    model_json.erase("name");
-    if (!args->arch.empty()) apply_arch_file(args->arch, name, model_json);
-    auto [embedding, net] = build_run_model(cache, e.root, name, model_json, topt.seed);
+    const model::ModelConfig& model = *e.model;
+    auto [embedding, net] = build_run_model(cache, e.embedding, model, e.train.seed);
     if (!args->init_from.empty()) init_from_searched_bundle(args->init_from, *net, *embedding);
-    train::TrainerOptions run_opt = topt;
+    train::TrainerOptions run_opt = e.train;
     run_opt.progress = log_level() <= LogLevel::kInfo;
     train::Trainer trainer(cache, net, embedding, run_opt);
     nlohmann::json resumed;
@@ -94,24 +77,15 @@ void add_train_commands(CLI::App& app) {
       const int done = trainer.resume(args->out);
       resumed = {{"epochs_done", done}};
       log_info("resuming " + args->out + " after epoch " + std::to_string(done) + " of " +
-               std::to_string(topt.epochs));
+               std::to_string(e.train.epochs));
     }
     train::TrainResult r;
-    nlohmann::json metrics = fit_and_evaluate(cache, trainer, name, args->out, &r);
+    nlohmann::json metrics = fit_and_evaluate(cache, trainer, model.name, args->out, &r);
     if (!resumed.is_null()) metrics["resumed"] = resumed;
-    metrics["config"] = e.root;
+    metrics["config"] = e.to_json();  // the resolved experiment (file + --set + defaults)
     write_text_file_atomic(join_path(args->out, "metrics.json"), metrics.dump(2) + "\n");
     // The bundle: the best state with everything needed to score raw input.
-    std::vector<data::Vocabulary> vocabs;
-    for (size_t f = 0; f < cache.layout().sparse.size(); ++f) vocabs.push_back(cache.load_vocab(f));
-    nlohmann::json data_section = e.root.at("data");
-    data_section["labels"] = data::schema_to_json(cache.schema())["labels"];
-    model::BundleContents bundle = model::make_bundle(
-        name, model_json, e.root.contains("embedding") ? e.root.at("embedding") : nlohmann::json(),
-        data_section, cache.layout(), vocabs, cache.dense_mean(), cache.dense_std(), *net,
-        *embedding);
-    bundle.header["config"] = e.root;  // the resolved experiment (file + --set overrides)
-    model::write_bundle(join_path(args->out, "model.bundle"), bundle);
+    write_run_bundle(join_path(args->out, "model.bundle"), cache, e, model, *net, *embedding);
     nlohmann::json evaluated;
     for (const char* split : {"validation", "test"}) {
       if (metrics.contains(split) && !metrics[split].is_null()) evaluated[split] = metrics[split];
@@ -119,7 +93,7 @@ void add_train_commands(CLI::App& app) {
         evaluated[std::string(split) + " (oracle)"] = metrics["oracle"][split];
       }
     }
-    std::fputs(train::funnel_metrics_table(evaluated).c_str(), stdout);
+    std::fputs(metric::funnel_metrics_table(evaluated).c_str(), stdout);
     std::printf("trained %lld steps, %.0f samples/s; metrics in %s, model in %s\n",
                 static_cast<long long>(r.steps),
                 r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0,

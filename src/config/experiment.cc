@@ -1,14 +1,152 @@
 #include "config/experiment.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "core/choice.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "data/layout.h"
+#include "metric/funnel_metrics.h"
 
 namespace funnel::config {
+namespace {
 
-Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
-  Experiment e;
+constexpr Command kAll[] = {Command::kData, Command::kEval, Command::kTrain, Command::kSearch,
+                            Command::kCompare};
+
+/// Who reads a section: `uses` parse it; `accepts` let it pass unread (one experiment file
+/// serves several commands: the simulator's experiment.json is read by data, train, eval,
+/// search and compare). Everything else is an error.
+struct SectionRule {
+  const char* name;
+  std::vector<Command> uses;
+  std::vector<Command> accepts;
+};
+
+const std::vector<SectionRule>& section_rules() {
+  using C = Command;
+  static const std::vector<SectionRule> kRules = {
+      {"data", {C::kData, C::kEval, C::kTrain, C::kSearch, C::kCompare}, {}},
+      {"model", {C::kTrain, C::kSearch, C::kCompare}, {C::kData, C::kEval}},
+      {"embedding", {C::kTrain, C::kSearch, C::kCompare}, {C::kData, C::kEval}},
+      {"train", {C::kTrain, C::kSearch, C::kCompare}, {C::kData, C::kEval}},
+      // One config serves the search and the retraining of its architecture, and compare.
+      {"search", {C::kSearch}, {C::kTrain, C::kCompare, C::kData, C::kEval}},
+      {"evolution", {C::kSearch}, {C::kData, C::kEval}},
+      {"compare", {C::kCompare}, {C::kData, C::kEval}},
+  };
+  return kRules;
+}
+
+bool has(const std::vector<Command>& list, Command c) {
+  return std::find(list.begin(), list.end(), c) != list.end();
+}
+
+std::string users_of(const SectionRule& rule) {
+  std::vector<std::string> names;
+  for (Command c : rule.uses) names.push_back(std::string("funnel ") + command_name(c));
+  return choice_list(names);
+}
+
+void check_sections(const ExperimentFile& file, Command command) {
+  FUNNEL_CHECK(file.root.is_object(), file.path << ": the config must be a JSON object");
+  std::vector<std::string> known;
+  for (const auto& rule : section_rules()) known.push_back(rule.name);
+  for (auto it = file.root.begin(); it != file.root.end(); ++it) {
+    const auto rule = std::find_if(section_rules().begin(), section_rules().end(),
+                                   [&](const SectionRule& r) { return it.key() == r.name; });
+    if (rule == section_rules().end()) {
+      throw Error(file.path + ": unknown section '" + it.key() + "' (known: " +
+                  choice_list(known) + ")");
+    }
+    if (!has(rule->uses, command) && !has(rule->accepts, command)) {
+      throw Error(file.path + ": section '" + it.key() + "' is not used by funnel " +
+                  command_name(command) + " (it is read by " + users_of(*rule) + ")");
+    }
+  }
+  FUNNEL_CHECK(file.root.contains("data"), file.path << ": no \"data\" section");
+}
+
+bool uses(Command command, const char* section) {
+  for (const auto& rule : section_rules()) {
+    if (std::string(rule.name) == section) return has(rule.uses, command);
+  }
+  return false;
+}
+
+/// The section `key` of the file, null when absent.
+nlohmann::json section(const ExperimentFile& file, const char* key) {
+  return file.root.contains(key) ? file.root.at(key) : nlohmann::json();
+}
+
+/// The model section without its "name".
+nlohmann::json options_of(const nlohmann::json& model_section) {
+  if (model_section.is_null()) return nlohmann::json::object();
+  FUNNEL_CHECK(model_section.is_object(), "model: expected an object, got " << model_section.dump());
+  nlohmann::json options = model_section;
+  options.erase("name");
+  return options;
+}
+
+CompareConfig parse_compare(const nlohmann::json& compare, const nlohmann::json& model_section) {
+  CompareConfig c;
+  c.shared_options = options_of(model_section);
+  if (compare.is_null()) return c;
+  FUNNEL_CHECK(compare.is_object(), "compare: expected an object, got " << compare.dump());
+  for (auto it = compare.begin(); it != compare.end(); ++it) {
+    FUNNEL_CHECK(it.key() == "models", "compare." << it.key() << ": unknown key (known: models)");
+  }
+  const nlohmann::json models = compare.value("models", nlohmann::json::object());
+  FUNNEL_CHECK(models.is_object(), "compare.models: expected {\"<model>\": {options}}");
+  for (auto it = models.begin(); it != models.end(); ++it) {
+    check_choice(it.key(), model::model_names(), "compare.models." + it.key() + " (model name)");
+    FUNNEL_CHECK(it.value().is_object(),
+                 "compare.models." << it.key() << ": expected an object of options");
+    c.patches[it.key()] = it.value();
+  }
+  return c;
+}
+
+}  // namespace
+
+const char* command_name(Command command) {
+  constexpr Choice<Command> kNames[] = {{"data", Command::kData},
+                                        {"eval", Command::kEval},
+                                        {"train", Command::kTrain},
+                                        {"search", Command::kSearch},
+                                        {"compare", Command::kCompare}};
+  return choice_name(command, kNames);
+}
+
+model::ModelConfig CompareConfig::model(const std::string& name) const {
+  nlohmann::json options = shared_options;
+  const auto it = patches.find(name);
+  if (it != patches.end()) options.merge_patch(it->second);
+  return model::parse_model_options(name, options, "model");
+}
+
+nlohmann::json CompareConfig::to_json() const {
+  nlohmann::json models = nlohmann::json::object();
+  for (const auto& [name, patch] : patches) models[name] = patch;
+  return {{"models", models}};
+}
+
+nlohmann::json Experiment::to_json() const {
+  nlohmann::json j = {{"data", data::data_config_to_json(data)}};
+  if (!uses(command, "train")) return j;
+  if (model) j["model"] = model->to_json();
+  if (compare) j["model"] = compare->shared_options;
+  j["embedding"] = embedding.to_json();
+  j["train"] = train.to_json();
+  if (search) j["search"] = search->to_json();
+  if (evolution) j["evolution"] = evolution->to_json();
+  if (compare) j["compare"] = compare->to_json();
+  return j;
+}
+
+ExperimentFile read_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  ExperimentFile e;
   e.path = path;
   e.base_dir = std::filesystem::path(path).parent_path().string();
   const std::string text = read_text_file(path);
@@ -31,6 +169,48 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   FUNNEL_CHECK(e.root.is_object(), path << ": the config must be a JSON object");
   for (const auto& o : overrides) apply_override(e.root, o);
   return e;
+}
+
+Experiment parse_experiment(const ExperimentFile& file, Command command) {
+  check_sections(file, command);
+  Experiment e;
+  e.path = file.path;
+  e.base_dir = file.base_dir;
+  e.command = command;
+  try {
+    e.data = data::parse_data_config(file.root.at("data"), file.base_dir);
+    if (!uses(command, "train")) return e;
+    e.embedding = model::FeatureEmbeddingOptions::from_json(section(file, "embedding"));
+    e.train = train::TrainerOptions::from_json(section(file, "train"));
+    const nlohmann::json model_section = section(file, "model");
+    if (command == Command::kTrain) {
+      FUNNEL_CHECK(!model_section.is_null(), "no \"model\" section");
+      e.model = model::parse_model_config(model_section, "model");
+    } else if (command == Command::kSearch) {
+      const std::string name =
+          model_section.is_object() ? model_section.value("name", std::string("autoheri"))
+                                    : std::string("autoheri");
+      FUNNEL_CHECK(name == "autoheri", "funnel search searches AutoHERI's connections; model.name "
+                                       "is '" << name << "'");
+      e.model = model::parse_model_options(name, options_of(model_section), "model");
+      e.search = train::SearchOptions::from_json(section(file, "search"));
+      e.evolution = train::EvolutionOptions::from_json(section(file, "evolution"));
+    } else {
+      e.compare = parse_compare(section(file, "compare"), model_section);
+    }
+    // The early-stopping metric must name something funnel_metrics writes for this funnel.
+    const data::Layout layout = data::Layout::from_schema(e.data.schema);
+    metric::parse_metric_path(e.train.early_stop_metric, "train.early_stop_metric")
+        .check_entry(layout.events, layout.event_parent, "train.early_stop_metric");
+  } catch (const Error& err) {
+    throw Error(file.path + ": " + err.what());
+  }
+  return e;
+}
+
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides,
+                           Command command) {
+  return parse_experiment(read_experiment(path, overrides), command);
 }
 
 void apply_override(nlohmann::json& root, const std::string& assignment) {

@@ -76,6 +76,12 @@ OptimizerOptions optimizer_options_from_name(const std::string& name) {
   return AdamOptions{};  // unreachable
 }
 
+std::vector<std::string> optimizer_names() {
+  std::vector<std::string> names;
+  for (const auto& r : kRegistry) names.push_back(r.name);
+  return names;
+}
+
 std::unique_ptr<RowOptimizer> make_optimizer(const OptimizerOptions& options, uint64_t num_rows,
                                              uint32_t dim) {
   return std::visit([&](const auto& o) { return create(o, num_rows, dim); }, options);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace funnel::embed {
 
@@ -60,6 +61,8 @@ OptimizerKind optimizer_kind(const OptimizerOptions& options);
 const char* optimizer_name(OptimizerKind kind);
 /// Inverse of optimizer_name with default options for the kind; throws Error on unknown names.
 OptimizerOptions optimizer_options_from_name(const std::string& name);
+/// Every registered name ("sgd", "adagrad", "adam").
+std::vector<std::string> optimizer_names();
 
 /// Per-row optimizer state plus the update rule.
 class RowOptimizer {

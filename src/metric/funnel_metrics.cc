@@ -1,15 +1,16 @@
-#include "train/funnel_metrics.h"
+#include "metric/funnel_metrics.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
+#include "core/choice.h"
 #include "core/error.h"
 #include "metric/gauc.h"
 #include "metric/metric_set.h"
 #include "metric/top_k.h"
 
-namespace funnel::train {
+namespace funnel::metric {
 namespace {
 
 /// JSON has no NaN: undefined values are null.
@@ -53,6 +54,59 @@ nlohmann::json evaluate(const std::vector<float>& p, const float* y, const std::
 
 }  // namespace
 
+std::vector<FunnelMetricEntry> funnel_metric_entries(const std::vector<std::string>& events,
+                                                     const std::vector<int>& parents) {
+  const size_t E = events.size();
+  std::vector<FunnelMetricEntry> out = {{"ctr", 0, -1}};
+  if (E == 1) return out;
+  const size_t last = E - 1;
+  out.push_back({"cvr", last, 0});
+  out.push_back({"ctcvr", last, -1});
+  for (size_t e = 1; e < last; ++e) {
+    out.push_back({events[e], e, -1});
+    if (parents[e] >= 0) out.push_back({events[e] + "|" + events[parents[e]], e, parents[e]});
+  }
+  if (E > 2 && parents[last] > 0) {
+    out.push_back({events[last] + "|" + events[parents[last]], last, parents[last]});
+  }
+  return out;
+}
+
+namespace {
+
+// The scalars early stopping can follow, and their direction.
+constexpr Choice<bool> kFollowable[] = {
+    {"auc", true}, {"gauc", true}, {"gauc_unweighted", true}, {"nll", false}};
+
+}  // namespace
+
+MetricPath parse_metric_path(const std::string& text, const std::string& path) {
+  const size_t dot = text.rfind('.');
+  FUNNEL_CHECK(dot != std::string::npos && dot > 0,
+               path << ": expected <entry>.<metric> (e.g. cvr.auc, ctcvr.nll), got '" << text
+                    << "'");
+  MetricPath m;
+  m.entry = text.substr(0, dot);
+  m.metric = text.substr(dot + 1);
+  m.higher_is_better = parse_choice(m.metric, kFollowable, path + " (metric after the dot)");
+  return m;
+}
+
+void MetricPath::check_entry(const std::vector<std::string>& events,
+                             const std::vector<int>& parents, const std::string& path) const {
+  std::vector<std::string> names;
+  for (const auto& e : funnel_metric_entries(events, parents)) names.push_back(e.name);
+  check_choice(entry, names, path + " (entry before the dot)");
+}
+
+double MetricPath::value_in(const nlohmann::json& metrics) const {
+  if (!metrics.is_object() || !metrics.contains(entry) || !metrics[entry].contains(metric)) {
+    return NAN;
+  }
+  const auto& v = metrics[entry][metric];
+  return v.is_number() ? v.get<double>() : NAN;
+}
+
 nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std::string>& events,
                               const std::vector<int>& parents, const FunnelMetricsOptions& o) {
   const size_t E = events.size();
@@ -61,41 +115,24 @@ nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std:
                "funnel_metrics: predictions and labels must be [events x rows]");
   FUNNEL_CHECK(p.group.empty() || p.group.size() == p.n, "funnel_metrics: one group per row");
   const size_t n = p.n;
-  auto prob = [&](size_t e) {
-    std::vector<float> out(n);
-    for (size_t i = 0; i < n; ++i) out[i] = std::exp(p.log_p[e * n + i]);
-    return out;
-  };
-  /// P(e | a) for an ancestor a of e: exp(log P(e) - log P(a)), on rows where a happened.
-  auto conditional = [&](size_t e, size_t a, std::vector<uint8_t>& mask) {
-    std::vector<float> out(n);
-    mask.assign(n, 0);
-    for (size_t i = 0; i < n; ++i) {
-      out[i] = std::min(1.0f, std::exp(p.log_p[e * n + i] - p.log_p[a * n + i]));
-      mask[i] = p.labels[a * n + i] > 0.5f;
-    }
-    return out;
-  };
-  const std::vector<uint8_t> all;
   nlohmann::json j = nlohmann::json::object();
-  j["ctr"] = evaluate(prob(0), &p.labels[0], all, p.group, o);
-  if (E == 1) return j;
-  const size_t last = E - 1;
+  std::vector<float> probs(n);
   std::vector<uint8_t> mask;
-  const auto cvr = conditional(last, 0, mask);
-  j["cvr"] = evaluate(cvr, &p.labels[last * n], mask, p.group, o);
-  j["ctcvr"] = evaluate(prob(last), &p.labels[last * n], all, p.group, o);
-  for (size_t e = 1; e < last; ++e) {
-    j[events[e]] = evaluate(prob(e), &p.labels[e * n], all, p.group, o);
-    if (parents[e] >= 0) {
-      const auto c = conditional(e, static_cast<size_t>(parents[e]), mask);
-      j[events[e] + "|" + events[parents[e]]] = evaluate(c, &p.labels[e * n], mask, p.group, o);
+  for (const FunnelMetricEntry& entry : funnel_metric_entries(events, parents)) {
+    const size_t e = entry.event;
+    if (entry.given < 0) {
+      for (size_t i = 0; i < n; ++i) probs[i] = std::exp(p.log_p[e * n + i]);
+      mask.clear();
+    } else {
+      // P(e | a) on the rows where the ancestor a happened.
+      const auto a = static_cast<size_t>(entry.given);
+      mask.assign(n, 0);
+      for (size_t i = 0; i < n; ++i) {
+        probs[i] = capped_conditional(p.log_p[e * n + i], p.log_p[a * n + i]);
+        mask[i] = p.labels[a * n + i] > 0.5f;
+      }
     }
-  }
-  if (E > 2 && parents[last] >= 0 && parents[last] != 0) {
-    const auto c = conditional(last, static_cast<size_t>(parents[last]), mask);
-    j[events[last] + "|" + events[parents[last]]] =
-        evaluate(c, &p.labels[last * n], mask, p.group, o);
+    j[entry.name] = evaluate(probs, &p.labels[e * n], mask, p.group, o);
   }
   return j;
 }
@@ -129,4 +166,4 @@ std::string funnel_metrics_table(const nlohmann::json& splits) {
   return out;
 }
 
-}  // namespace funnel::train
+}  // namespace funnel::metric

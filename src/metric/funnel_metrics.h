@@ -10,13 +10,15 @@
 // recall / F1 at the top 0.1 %, 0.6 %, 1 % (ESM2 tables 4-5).
 // No LibTorch here: inputs are plain arrays of entire-space log-probabilities.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-namespace funnel::train {
+namespace funnel::metric {
 
 /// Predictions and labels of one split, event-major: log_p[e * n + i] = log P(event e) of row
 /// i over the entire impression space; labels likewise (0/1).
@@ -32,6 +34,43 @@ struct FunnelMetricsOptions {
   bool top_k = true;  ///< ESM2's F1/P/R at the top fractions
 };
 
+/// P(event | ancestor) from entire-space log-probabilities: exp(log P(e) - log P(a)), capped at
+/// 1 (a model's P(e) may exceed its P(a) where nothing ties them). The one formula of every
+/// conditional probability Funnel reports (metrics, predictions); T = float or double.
+template <typename T>
+T capped_conditional(T log_p_event, T log_p_ancestor) {
+  return std::min(T(1), std::exp(log_p_event - log_p_ancestor));
+}
+
+/// One entry of funnel_metrics: P(`event`) on all impressions (given = -1), or P(`event` | the
+/// ancestor event `given`) on the rows where the ancestor happened.
+struct FunnelMetricEntry {
+  std::string name;
+  size_t event = 0;
+  int given = -1;
+};
+/// The entries funnel_metrics writes for a funnel, in funnel order (see the file comment).
+std::vector<FunnelMetricEntry> funnel_metric_entries(const std::vector<std::string>& events,
+                                                     const std::vector<int>& parents);
+
+/// A scalar of funnel_metrics that training can follow: "<entry>.<metric>", e.g. cvr.auc.
+struct MetricPath {
+  std::string entry;
+  std::string metric;
+  /// auc, gauc, gauc_unweighted: higher is better; nll: lower.
+  bool higher_is_better = true;
+
+  std::string str() const { return entry + "." + metric; }
+  /// Throws, listing the entries of the funnel, unless funnel_metrics writes `entry` for it.
+  void check_entry(const std::vector<std::string>& events, const std::vector<int>& parents,
+                   const std::string& path) const;
+  /// The value in a funnel_metrics object; NaN when absent or null.
+  double value_in(const nlohmann::json& metrics) const;
+};
+/// Parses "<entry>.<metric>" (split at the last dot: event names may hold dots); the metric must
+/// be auc, gauc, gauc_unweighted or nll. Throws naming `path` and listing the choices.
+MetricPath parse_metric_path(const std::string& text, const std::string& path);
+
 /// events and parents as in the schema. Returns {"ctr": {...}, "cvr": {...}, "ctcvr": {...},
 /// ...} as described above.
 nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std::string>& events,
@@ -42,4 +81,4 @@ nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std:
 /// metrics object; entries in funnel order (ctr, cvr, ctcvr, then the rest), AUC / NLL / rows.
 std::string funnel_metrics_table(const nlohmann::json& splits);
 
-}  // namespace funnel::train
+}  // namespace funnel::metric

@@ -26,6 +26,13 @@ AitmOptions AitmOptions::from_json(const nlohmann::json& j, const std::string& p
   return o;
 }
 
+nlohmann::json AitmOptions::to_json() const {
+  return {{"towers", towers},
+          {"calibration_weight", calibration_weight},
+          {"dropout", dropout},
+          {"activation", activation_name(activation)}};
+}
+
 AitmModel::AitmModel(const FunnelSpec& funnel, int64_t input_dim, AitmOptions options)
     : options_(std::move(options)), parents_(funnel.parents) {
   funnel.validate();
@@ -72,8 +79,8 @@ AitmForward AitmModel::forward_detailed(const torch::Tensor& x) {
   return r;
 }
 
-FunnelOutput AitmModel::forward(const torch::Tensor& x) {
-  const AitmForward r = forward_detailed(x);
+FunnelOutput AitmModel::forward(const ModelInput& input) {
+  const AitmForward r = forward_detailed(input.x);
   FunnelOutput out = output_from_marginal_logits(r.logits, parents_);
   if (options_.calibration_weight > 0 && r.logits.size() > 1) {
     // AITM's behavioural expectation calibrator: max(yhat_e - yhat_parent, 0) per row.
@@ -87,11 +94,6 @@ FunnelOutput AitmModel::forward(const torch::Tensor& x) {
     out.aux_loss = penalty * options_.calibration_weight;
   }
   return out;
-}
-
-std::shared_ptr<FunnelModel> make_aitm(const FunnelSpec& funnel, int64_t input_dim,
-                                       const nlohmann::json& options) {
-  return std::make_shared<AitmModel>(funnel, input_dim, AitmOptions::from_json(options));
 }
 
 }  // namespace funnel::model

@@ -38,6 +38,8 @@ struct AitmOptions {
 
   /// Strict parse of {"towers", "calibration_weight", "dropout", "activation"}.
   static AitmOptions from_json(const nlohmann::json& j, const std::string& path = "model");
+  /// Every key from_json reads, resolved (defaults included, the activation by name).
+  nlohmann::json to_json() const;
 };
 
 /// Everything one forward pass computes, for tests and inspection.
@@ -51,7 +53,7 @@ class AitmModel : public FunnelModel {
  public:
   AitmModel(const FunnelSpec& funnel, int64_t input_dim, AitmOptions options = AitmOptions());
 
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
   AitmForward forward_detailed(const torch::Tensor& x);
 
   Attention& attention(size_t e) { return attention_.at(e); }
@@ -65,8 +67,5 @@ class AitmModel : public FunnelModel {
   std::vector<Attention> attention_;   // per event; null for roots
   std::vector<Tower> heads_;           // linear heads on z_e
 };
-
-std::shared_ptr<FunnelModel> make_aitm(const FunnelSpec& funnel, int64_t input_dim,
-                                       const nlohmann::json& options);
 
 }  // namespace funnel::model

@@ -5,10 +5,20 @@
 #include <cmath>
 #include <map>
 
+#include "core/choice.h"
 #include "core/json_fields.h"
 #include "model/model_options.h"
 
 namespace funnel::model {
+
+namespace {
+
+constexpr Choice<AlphaMode> kAlphaModes[] = {{"search", AlphaMode::kSearch},
+                                             {"fixed", AlphaMode::kFixed}};
+/// edge_init names the value of edge_zero_init.
+constexpr Choice<bool> kEdgeInits[] = {{"zero", true}, {"default", false}};
+
+}  // namespace
 
 AutoHeriOptions AutoHeriOptions::from_json(const nlohmann::json& j, const std::string& path) {
   AutoHeriOptions o;
@@ -17,26 +27,20 @@ AutoHeriOptions AutoHeriOptions::from_json(const nlohmann::json& j, const std::s
   o.towers = read_layer_sizes(f, "towers", o.towers);
   o.dropout = read_dropout(f, "dropout", o.dropout);
   o.activation = read_activation(f, "activation", o.activation);
-  try {
-    o.scheme = parse_integration_scheme(f.get<std::string>("scheme", "hierarchical"));
-  } catch (const Error& e) {
-    throw Error(f.path("scheme") + ": " + e.what());
-  }
+  o.scheme = parse_integration_scheme(
+      f.get<std::string>("scheme", integration_scheme_name(o.scheme)), f.path("scheme"));
   o.skip = f.get<bool>("skip", o.skip);
-  const std::string mode = f.get<std::string>("alpha", "search");
-  FUNNEL_CHECK(mode == "search" || mode == "fixed",
-               f.path("alpha") << ": expected search or fixed, got '" << mode << "'");
-  o.alpha = mode == "search" ? AlphaMode::kSearch : AlphaMode::kFixed;
+  o.alpha = parse_choice(f.get<std::string>("alpha", choice_name(o.alpha, kAlphaModes)),
+                         kAlphaModes, f.path("alpha"));
   o.alpha_init = f.get<double>("alpha_init", o.alpha_init);
   FUNNEL_CHECK(o.alpha_init > 0 && o.alpha_init < 1,
                f.path("alpha_init") << ": expected a probability in (0, 1), got " << o.alpha_init);
   o.entropy_weight = f.get<double>("entropy_weight", o.entropy_weight);
   FUNNEL_CHECK(o.entropy_weight >= 0,
                f.path("entropy_weight") << ": must be >= 0, got " << o.entropy_weight);
-  const std::string init = f.get<std::string>("edge_init", o.edge_zero_init ? "zero" : "default");
-  FUNNEL_CHECK(init == "zero" || init == "default",
-               f.path("edge_init") << ": expected zero or default, got '" << init << "'");
-  o.edge_zero_init = init == "zero";
+  o.edge_zero_init =
+      parse_choice(f.get<std::string>("edge_init", choice_name(o.edge_zero_init, kEdgeInits)),
+                   kEdgeInits, f.path("edge_init"));
   if (f.has("arch") && !f.at("arch").is_null()) {
     o.arch = AutoHeriArch::from_json(f.at("arch"), f.path("arch"));
   } else {
@@ -49,14 +53,36 @@ AutoHeriOptions AutoHeriOptions::from_json(const nlohmann::json& j, const std::s
                                   "funnel search, via funnel train --arch FILE)");
   FUNNEL_CHECK(!(o.alpha == AlphaMode::kSearch && o.arch),
                f.path("arch") << ": only used with \"alpha\": \"fixed\"");
-  if (o.arch) {
-    // The architecture decides the shape of the network.
-    o.towers = o.arch->towers;
-    o.scheme = o.arch->scheme;
-    o.skip = o.arch->skip;
-  }
+  if (o.arch) o = o.with_arch(*o.arch);
   FUNNEL_CHECK(!(o.skip && o.scheme == IntegrationScheme::kParallel),
                f.path("skip") << ": applies to the hierarchical scheme only");
+  return o;
+}
+
+nlohmann::json AutoHeriOptions::to_json() const {
+  // In fixed mode the architecture decides towers, scheme and skip (as in from_json and the
+  // model); in search mode an architecture is never read, so none is written.
+  const bool fixed = alpha == AlphaMode::kFixed && arch;
+  return {{"towers", fixed ? arch->towers : towers},
+          {"dropout", dropout},
+          {"activation", activation_name(activation)},
+          {"scheme", integration_scheme_name(fixed ? arch->scheme : scheme)},
+          {"skip", fixed ? arch->skip : skip},
+          {"alpha", choice_name(alpha, kAlphaModes)},
+          {"alpha_init", alpha_init},
+          {"entropy_weight", entropy_weight},
+          {"edge_init", choice_name(edge_zero_init, kEdgeInits)},
+          {"arch", fixed ? arch->to_json() : nlohmann::json()}};
+}
+
+AutoHeriOptions AutoHeriOptions::with_arch(const AutoHeriArch& a) const {
+  AutoHeriOptions o = *this;
+  o.alpha = AlphaMode::kFixed;
+  o.arch = a;
+  // The architecture decides the shape of the network.
+  o.towers = a.towers;
+  o.scheme = a.scheme;
+  o.skip = a.skip;
   return o;
 }
 
@@ -145,7 +171,8 @@ torch::Tensor AutoHeriModel::entropy() const {
   return total;
 }
 
-FunnelOutput AutoHeriModel::forward(const torch::Tensor& x) {
+FunnelOutput AutoHeriModel::forward(const ModelInput& input) {
+  const torch::Tensor& x = input.x;
   const size_t E = towers_.size(), L = options_.towers.size();
   std::vector<torch::Tensor> alphas(edges_.size());
   for (size_t k = 0; k < edges_.size(); ++k) alphas[k] = alpha(k);
@@ -199,11 +226,6 @@ AutoHeriArch AutoHeriModel::arch(const DeriveOptions& derive) const {
   }
   a.derive(derive);
   return a;
-}
-
-std::shared_ptr<FunnelModel> make_autoheri(const FunnelSpec& funnel, int64_t input_dim,
-                                           const nlohmann::json& options) {
-  return std::make_shared<AutoHeriModel>(funnel, input_dim, AutoHeriOptions::from_json(options));
 }
 
 void copy_weights_by_name(const torch::nn::Module& from, torch::nn::Module& to) {

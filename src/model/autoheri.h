@@ -38,6 +38,7 @@ struct AutoHeriOptions {
   std::vector<int64_t> towers = {200, 80, 20};
   /// Dropout after every hidden activation, training mode only.
   double dropout = 0.0;
+  /// Hidden activation: relu, leaky_relu or tanh.
   Activation activation = Activation::kRelu;
   /// Which edge groups are candidates (autoheri_arch.h).
   IntegrationScheme scheme = IntegrationScheme::kHierarchical;
@@ -59,6 +60,13 @@ struct AutoHeriOptions {
   /// "alpha_init", "entropy_weight", "edge_init", "arch"} (all optional but "arch" with
   /// "alpha": "fixed").
   static AutoHeriOptions from_json(const nlohmann::json& j, const std::string& path = "model");
+  /// Every key from_json reads, resolved: "alpha" is "search" or "fixed", "edge_init" "zero" or
+  /// "default"; "arch" is the architecture's JSON in fixed mode (whose towers, scheme and skip
+  /// are then written) and null otherwise.
+  nlohmann::json to_json() const;
+  /// These options in fixed mode with `arch`: towers, scheme and skip taken from it, every
+  /// other field kept (retraining a searched architecture with the search's settings).
+  AutoHeriOptions with_arch(const AutoHeriArch& arch) const;
 };
 
 class AutoHeriModel : public FunnelModel {
@@ -66,7 +74,7 @@ class AutoHeriModel : public FunnelModel {
   AutoHeriModel(const FunnelSpec& funnel, int64_t input_dim,
                 AutoHeriOptions options = AutoHeriOptions());
 
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
 
   /// Architecture parameters: the alpha logits, one [L, L] tensor per edge group (search
   /// mode; empty in fixed mode). Optimised by the search driver's own Adam (§3.2.2, eq. 3).
@@ -98,9 +106,6 @@ class AutoHeriModel : public FunnelModel {
   std::vector<torch::Tensor> alpha_logits_;
   std::vector<torch::Tensor> candidate_masks_;  // [L, L] float, 1 on candidates (buffers)
 };
-
-std::shared_ptr<FunnelModel> make_autoheri(const FunnelSpec& funnel, int64_t input_dim,
-                                           const nlohmann::json& options);
 
 /// Copies into `to` every parameter of `from` with the same name (shapes must match), and
 /// checks that each of `to`'s parameters was found: retraining a fixed architecture from the

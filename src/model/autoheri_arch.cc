@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "core/choice.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json_fields.h"
@@ -13,6 +14,12 @@ namespace funnel::model {
 namespace {
 
 constexpr const char* kFormat = "funnel.autoheri.arch";
+
+constexpr Choice<IntegrationScheme> kSchemes[] = {
+    {"hierarchical", IntegrationScheme::kHierarchical}, {"parallel", IntegrationScheme::kParallel}};
+
+constexpr Choice<DeriveOptions::Rule> kDeriveRules[] = {
+    {"threshold", DeriveOptions::Rule::kThreshold}, {"top_k", DeriveOptions::Rule::kTopK}};
 
 bool is_ancestor(const std::vector<int>& parents, int a, int e) {
   for (int p = parents.at(e); p >= 0; p = parents.at(p)) {
@@ -23,15 +30,11 @@ bool is_ancestor(const std::vector<int>& parents, int a, int e) {
 
 }  // namespace
 
-IntegrationScheme parse_integration_scheme(const std::string& name) {
-  if (name == "hierarchical") return IntegrationScheme::kHierarchical;
-  if (name == "parallel") return IntegrationScheme::kParallel;
-  throw Error("unknown integration scheme '" + name + "' (known: hierarchical, parallel)");
+IntegrationScheme parse_integration_scheme(const std::string& name, const std::string& path) {
+  return parse_choice(name, kSchemes, path);
 }
 
-const char* integration_scheme_name(IntegrationScheme s) {
-  return s == IntegrationScheme::kHierarchical ? "hierarchical" : "parallel";
-}
+const char* integration_scheme_name(IntegrationScheme s) { return choice_name(s, kSchemes); }
 
 bool is_candidate(IntegrationScheme scheme, size_t i, size_t j) {
   return scheme == IntegrationScheme::kHierarchical || i < j;
@@ -55,8 +58,26 @@ std::vector<ArchEdge> candidate_edges(const FunnelSpec& funnel, IntegrationSchem
 }
 
 nlohmann::json DeriveOptions::to_json() const {
-  if (rule == Rule::kThreshold) return {{"rule", "threshold"}, {"threshold", threshold}};
-  return {{"rule", "top_k"}, {"k", top_k}};
+  // Only the key of the rule in use: derived_by records how z was derived, nothing more.
+  if (rule == Rule::kThreshold) {
+    return {{"rule", choice_name(rule, kDeriveRules)}, {"threshold", threshold}};
+  }
+  return {{"rule", choice_name(rule, kDeriveRules)}, {"k", top_k}};
+}
+
+DeriveOptions DeriveOptions::from_json(const nlohmann::json& j, const std::string& path) {
+  DeriveOptions d;
+  if (j.is_null()) return d;
+  JsonFields f(j, path);
+  d.rule = parse_choice(f.get<std::string>("rule", choice_name(d.rule, kDeriveRules)),
+                        kDeriveRules, f.path("rule"));
+  d.threshold = f.get<double>("threshold", d.threshold);
+  d.top_k = f.get<int>("k", d.top_k);
+  f.finish();
+  FUNNEL_CHECK(d.threshold >= 0 && d.threshold < 1,
+               f.path("threshold") << ": expected a value in [0, 1), got " << d.threshold);
+  FUNNEL_CHECK(d.top_k > 0, f.path("k") << ": must be > 0, got " << d.top_k);
+  return d;
 }
 
 size_t AutoHeriArch::num_connections() const {
@@ -153,9 +174,12 @@ AutoHeriArch AutoHeriArch::from_json(const nlohmann::json& j, const std::string&
   a.events = f.require<std::vector<std::string>>("events");
   a.parents = f.require<std::vector<int>>("parents");
   a.towers = f.require<std::vector<int64_t>>("towers");
-  a.scheme = parse_integration_scheme(f.get<std::string>("scheme", "hierarchical"));
+  a.scheme = parse_integration_scheme(
+      f.get<std::string>("scheme", integration_scheme_name(a.scheme)), f.path("scheme"));
   a.skip = f.get<bool>("skip", false);
   f.get<int64_t>("num_connections", 0);  // informational, recomputed
+  // Informational: the resolved experiment that produced the file (funnel search writes it).
+  f.get<nlohmann::json>("config", nlohmann::json());
   const nlohmann::json derived = f.get<nlohmann::json>("derived_by", nlohmann::json());
   a.derived_by = derived.is_null() ? "" : derived.dump();
   const FunnelSpec funnel = a.funnel();

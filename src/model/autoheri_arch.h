@@ -25,7 +25,10 @@ enum class IntegrationScheme {
   kParallel,
 };
 
-IntegrationScheme parse_integration_scheme(const std::string& name);
+/// "hierarchical" or "parallel"; throws funnel::Error naming `path` (the JSON path of the
+/// option) and every choice.
+IntegrationScheme parse_integration_scheme(const std::string& name,
+                                           const std::string& path = "scheme");
 const char* integration_scheme_name(IntegrationScheme s);
 /// Whether source layer i may connect to target layer j under `scheme` (0-based layers).
 bool is_candidate(IntegrationScheme scheme, size_t i, size_t j);
@@ -61,6 +64,9 @@ struct DeriveOptions {
 
   /// {"rule": "threshold", "threshold": 0.5} or {"rule": "top_k", "k": 1}.
   nlohmann::json to_json() const;
+  /// Strict parse of {"rule": "threshold" | "top_k", "threshold": t in [0, 1), "k": k > 0}
+  /// (all optional; null = the defaults); unknown keys are errors. `path` prefixes messages.
+  static DeriveOptions from_json(const nlohmann::json& j, const std::string& path = "derive");
 };
 
 struct AutoHeriArch {

@@ -1,6 +1,7 @@
 #include "model/bundle.h"
 
 #include <torch/nn/module.h>
+#include <torch/serialize/archive.h>
 
 #include <cstring>
 #include <sstream>
@@ -8,7 +9,6 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hash.h"
-#include "core/json_fields.h"
 
 namespace funnel::model {
 namespace {
@@ -28,47 +28,6 @@ void put_section(std::string& out, const std::string& name, const std::string& b
 uint64_t checksum(std::string_view bytes) { return hash_bytes(bytes, 0x42554e444c45ULL); }
 
 }  // namespace
-
-FeatureEmbeddingOptions parse_feature_embedding_options(const nlohmann::json& j, uint64_t seed) {
-  FeatureEmbeddingOptions o;
-  o.table.seed = seed;
-  embed::AdamOptions adam;
-  adam.lr = 0.005;
-  o.table.optimizer = adam;
-  if (j.is_null()) return o;
-  JsonFields f(j, "embedding");
-  o.embedding_dim = f.get<uint32_t>("dim", o.embedding_dim);
-  FUNNEL_CHECK(o.embedding_dim > 0, "embedding.dim: must be > 0");
-  const std::string opt = f.get<std::string>("optimizer", "adam");
-  const double lr = f.get<double>("lr", 0.005);
-  const double wd = f.get<double>("weight_decay", 0.0);
-  FUNNEL_CHECK(lr > 0, "embedding.lr: must be > 0");
-  if (opt == "adam") {
-    embed::AdamOptions a;
-    a.lr = lr;
-    a.weight_decay = wd;
-    o.table.optimizer = a;
-  } else if (opt == "adagrad") {
-    embed::AdagradOptions a;
-    a.lr = lr;
-    a.weight_decay = wd;
-    o.table.optimizer = a;
-  } else if (opt == "sgd") {
-    embed::SgdOptions a;
-    a.lr = lr;
-    a.weight_decay = wd;
-    o.table.optimizer = a;
-  } else {
-    throw Error("embedding.optimizer: expected adam, adagrad or sgd, got '" + opt + "'");
-  }
-  const std::string pooling = f.get<std::string>("pooling", "sum");
-  FUNNEL_CHECK(pooling == "sum" || pooling == "mean",
-               "embedding.pooling: expected sum or mean, got '" << pooling << "'");
-  o.table.pooling = pooling == "sum" ? embed::Pooling::kSum : embed::Pooling::kMean;
-  o.table.init_scale = f.get<double>("init_scale", o.table.init_scale);
-  f.finish();
-  return o;
-}
 
 void write_bundle(const std::string& path, const BundleContents& c) {
   std::string out(kMagic, 8);
@@ -152,30 +111,49 @@ BundleContents read_bundle(const std::string& path) {
   return c;
 }
 
-BundleContents make_bundle(const std::string& model_name, const nlohmann::json& model_options,
-                           const nlohmann::json& embedding_section,
-                           const nlohmann::json& data_section, const data::Layout& layout,
-                           const std::vector<data::Vocabulary>& vocabs,
-                           const std::vector<float>& dense_mean,
-                           const std::vector<float>& dense_std, FunnelModel& net,
+BundleSpec BundleSpec::of_cache(const data::Cache& cache, const data::DataConfig& data,
+                                ModelConfig model, FeatureEmbeddingOptions embedding) {
+  BundleSpec spec;
+  spec.model = std::move(model);
+  spec.embedding = std::move(embedding);
+  spec.data = data;
+  spec.data.schema = cache.schema();  // what the model was trained on
+  for (size_t f = 0; f < cache.layout().sparse.size(); ++f) {
+    spec.vocabs.push_back(cache.load_vocab(f));
+  }
+  spec.dense_mean = cache.dense_mean();
+  spec.dense_std = cache.dense_std();
+  return spec;
+}
+
+BundleContents make_bundle(const BundleSpec& spec, FunnelModel& net,
                            const FeatureEmbedding& embedding) {
   BundleContents c;
   nlohmann::json sizes = nlohmann::json::array();
-  for (const auto& v : vocabs) sizes.push_back(v.size());
-  c.header = {{"model", model_name},
-              {"model_options", model_options},
-              {"embedding", embedding_section},
-              {"data", data_section},
+  for (const auto& v : spec.vocabs) sizes.push_back(v.size());
+  data::DataConfig read = spec.data;
+  read.train.clear();
+  read.validation.clear();
+  read.test.clear();
+  const data::Layout layout = data::Layout::from_schema(read.schema);
+  c.header = {{"model", spec.model.name},
+              {"model_options", spec.model.options.to_json()},
+              {"embedding", spec.embedding.to_json()},
+              {"data", data::data_config_to_json(read)},
               {"vocab_sizes", sizes},
-              {"dense_mean", dense_mean},
-              {"dense_std", dense_std},
-              {"events", layout.events}};
-  for (const auto& v : vocabs) c.vocabs.push_back(v.serialize());
+              {"dense_mean", spec.dense_mean},
+              {"dense_std", spec.dense_std},
+              {"events", layout.events},
+              {"config", spec.config}};
+  for (const auto& v : spec.vocabs) c.vocabs.push_back(v.serialize());
+  // Archives through a write function and a byte array (not iostreams): the forms that behave
+  // the same on LibTorch 1.13 and 2.x.
   torch::serialize::OutputArchive archive;
   net.save(archive);
-  std::ostringstream dense;
-  archive.save_to(dense);
-  c.dense = dense.str();
+  archive.save_to([&c](const void* data, size_t n) {
+    c.dense.append(static_cast<const char*>(data), n);
+    return n;
+  });
   std::ostringstream sparse;
   embedding.save(sparse, /*with_optimizer_state=*/false);
   c.sparse = sparse.str();
@@ -186,35 +164,40 @@ LoadedBundle load_bundle(const std::string& path) {
   BundleContents c = read_bundle(path);
   LoadedBundle b;
   b.header = c.header;
+  std::vector<uint64_t> sizes;
   try {
-    b.schema = data::parse_schema(c.header.at("data"));
+    b.data = data::parse_data_config(c.header.at("data"), "");
+    b.schema = b.data.schema;
     b.layout = data::Layout::from_schema(b.schema);
     b.dense_mean = c.header.at("dense_mean").get<std::vector<float>>();
     b.dense_std = c.header.at("dense_std").get<std::vector<float>>();
-    const auto sizes = c.header.at("vocab_sizes").get<std::vector<uint64_t>>();
+    sizes = c.header.at("vocab_sizes").get<std::vector<uint64_t>>();
     FUNNEL_CHECK(sizes.size() == b.layout.sparse.size() && c.vocabs.size() == sizes.size(),
                  path << ": vocabularies do not match the schema");
     for (size_t i = 0; i < c.vocabs.size(); ++i) {
       b.vocabs.push_back(
           data::Vocabulary::deserialize(c.vocabs[i], path + " [vocab/" + std::to_string(i) + "]"));
     }
-    b.funnel = {b.layout.events, b.layout.event_parent};
-    b.embedding = std::make_shared<FeatureEmbedding>(
-        b.layout, sizes, parse_feature_embedding_options(c.header.at("embedding"), 0));
-    b.net = make_model(c.header.at("model").get<std::string>(), b.funnel,
-                       b.embedding->input_dim(), c.header.at("model_options"));
+    b.funnel = FunnelSpec::from_layout(b.layout);
+    b.model = parse_model_options(c.header.at("model").get<std::string>(),
+                                  c.header.at("model_options"), "model_options");
+    b.embedding_options = FeatureEmbeddingOptions::from_json(c.header.at("embedding"));
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": malformed bundle header: " + e.what());
+  } catch (const Error& e) {
+    throw Error(path + ": bundle header: " + e.what());
   }
+  b.embedding = std::make_shared<FeatureEmbedding>(b.layout, sizes, b.embedding_options);
+  b.net = make_model(b.model, b.funnel, b.embedding->input_dim());
   std::istringstream sparse(c.sparse);
   b.embedding->load(sparse);
-  std::istringstream dense(c.dense);
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(dense);
+    archive.load_from(c.dense.data(), c.dense.size());
     b.net->load(archive);
   } catch (const c10::Error& e) {
-    throw Error(path + ": the dense weights do not load into the model: " + e.what_without_backtrace());
+    throw Error(path + ": the dense weights do not load into the model: " +
+                e.what_without_backtrace());
   }
   b.net->eval();
   return b;

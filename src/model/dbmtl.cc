@@ -21,6 +21,14 @@ DbmtlOptions DbmtlOptions::from_json(const nlohmann::json& j, const std::string&
   return o;
 }
 
+nlohmann::json DbmtlOptions::to_json() const {
+  return {{"bottom", bottom},
+          {"towers", towers},
+          {"relation", relation},
+          {"dropout", dropout},
+          {"activation", activation_name(activation)}};
+}
+
 DbmtlModel::DbmtlModel(const FunnelSpec& funnel, int64_t input_dim, DbmtlOptions options)
     : options_(std::move(options)), parents_(funnel.parents) {
   funnel.validate();
@@ -55,13 +63,8 @@ std::vector<torch::Tensor> DbmtlModel::logits(const torch::Tensor& x) {
   return z;
 }
 
-FunnelOutput DbmtlModel::forward(const torch::Tensor& x) {
-  return output_from_marginal_logits(logits(x), parents_);
-}
-
-std::shared_ptr<FunnelModel> make_dbmtl(const FunnelSpec& funnel, int64_t input_dim,
-                                        const nlohmann::json& options) {
-  return std::make_shared<DbmtlModel>(funnel, input_dim, DbmtlOptions::from_json(options));
+FunnelOutput DbmtlModel::forward(const ModelInput& input) {
+  return output_from_marginal_logits(logits(input.x), parents_);
 }
 
 }  // namespace funnel::model

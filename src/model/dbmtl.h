@@ -36,13 +36,15 @@ struct DbmtlOptions {
 
   /// Strict parse of {"bottom", "towers", "relation", "dropout", "activation"}.
   static DbmtlOptions from_json(const nlohmann::json& j, const std::string& path = "model");
+  /// Every key from_json reads, resolved (defaults included, the activation by name).
+  nlohmann::json to_json() const;
 };
 
 class DbmtlModel : public FunnelModel {
  public:
   DbmtlModel(const FunnelSpec& funnel, int64_t input_dim, DbmtlOptions options = DbmtlOptions());
 
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
   /// yhat_e = sigmoid(logit_e), per event [B].
   std::vector<torch::Tensor> logits(const torch::Tensor& x);
 
@@ -56,8 +58,5 @@ class DbmtlModel : public FunnelModel {
   std::vector<Mlp> towers_;
   std::vector<Tower> relations_;
 };
-
-std::shared_ptr<FunnelModel> make_dbmtl(const FunnelSpec& funnel, int64_t input_dim,
-                                        const nlohmann::json& options);
 
 }  // namespace funnel::model

@@ -5,9 +5,6 @@
 // and the first event on all impressions. Entire-space scores are still the products along
 // the chain (pCTCVR = pCTR x pCVR), so DNN is evaluated exactly like ESMM.
 
-#include <memory>
-#include <nlohmann/json_fwd.hpp>
-
 #include "model/esmm.h"
 
 namespace funnel::model {
@@ -18,8 +15,5 @@ class DnnModel : public EsmmModel {
   using EsmmModel::EsmmModel;
   TrainingSpace training_space() const override { return TrainingSpace::kClickSpace; }
 };
-
-std::shared_ptr<FunnelModel> make_dnn(const FunnelSpec& funnel, int64_t input_dim,
-                                      const nlohmann::json& options);
 
 }  // namespace funnel::model

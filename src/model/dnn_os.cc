@@ -25,13 +25,19 @@ DnnOsOptions DnnOsOptions::from_json(const nlohmann::json& j, const std::string&
   return o;
 }
 
+nlohmann::json DnnOsOptions::to_json() const {
+  nlohmann::json j = towers.to_json();
+  j["oversample"] = oversample;
+  return j;
+}
+
 DnnOsModel::DnnOsModel(const FunnelSpec& funnel, int64_t input_dim, DnnOsOptions options)
     : DnnModel(funnel, input_dim, std::move(options.towers)),
       parents_(funnel.parents),
       oversample_(options.oversample) {}
 
-FunnelOutput DnnOsModel::forward(const torch::Tensor& x) {
-  FunnelOutput out = DnnModel::forward(x);
+FunnelOutput DnnOsModel::forward(const ModelInput& input) {
+  FunnelOutput out = DnnModel::forward(input);
   const std::vector<torch::Tensor> log_p = out.cond_log_p, log_q = out.cond_log_q;
   const std::vector<int> parents = parents_;
   const double k = oversample_;
@@ -48,11 +54,6 @@ FunnelOutput DnnOsModel::forward(const torch::Tensor& x) {
     return terms;
   };
   return out;
-}
-
-std::shared_ptr<FunnelModel> make_dnn_os(const FunnelSpec& funnel, int64_t input_dim,
-                                         const nlohmann::json& options) {
-  return std::make_shared<DnnOsModel>(funnel, input_dim, DnnOsOptions::from_json(options));
 }
 
 }  // namespace funnel::model

@@ -30,6 +30,8 @@ struct DnnOsOptions {
 
   /// Strict parse of ESMM's keys plus "oversample".
   static DnnOsOptions from_json(const nlohmann::json& j, const std::string& path = "model");
+  /// ESMM's keys and "oversample", resolved.
+  nlohmann::json to_json() const;
 };
 
 class DnnOsModel : public DnnModel {
@@ -37,7 +39,7 @@ class DnnOsModel : public DnnModel {
   DnnOsModel(const FunnelSpec& funnel, int64_t input_dim, DnnOsOptions options = DnnOsOptions());
 
   /// DNN's output, with event_losses giving the weighted click-space cross-entropies.
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
 
   double oversample() const { return oversample_; }
 
@@ -45,8 +47,5 @@ class DnnOsModel : public DnnModel {
   std::vector<int> parents_;
   double oversample_;
 };
-
-std::shared_ptr<FunnelModel> make_dnn_os(const FunnelSpec& funnel, int64_t input_dim,
-                                         const nlohmann::json& options);
 
 }  // namespace funnel::model

@@ -36,8 +36,8 @@ std::vector<torch::Tensor> Esm2Model::sub_logits(const torch::Tensor& x) {
   return z;
 }
 
-FunnelOutput Esm2Model::forward(const torch::Tensor& x) {
-  const std::vector<torch::Tensor> z = sub_logits(x);
+FunnelOutput Esm2Model::forward(const ModelInput& input) {
+  const std::vector<torch::Tensor> z = sub_logits(input.x);
   FunnelOutput out;
   out.add_logit(z[0]);  // eq. 1: pCTR = y1
   out.add_logit(z[1]);  // eq. 2: pCTAVR = y1 y2
@@ -53,11 +53,6 @@ FunnelOutput Esm2Model::forward(const torch::Tensor& x) {
   out.cond_log_q.push_back(
       torch::logaddexp(a + torch::log_sigmoid(-z[2]), not_a + torch::log_sigmoid(-z[3])));
   return out;
-}
-
-std::shared_ptr<FunnelModel> make_esm2(const FunnelSpec& funnel, int64_t input_dim,
-                                       const nlohmann::json& options) {
-  return std::make_shared<Esm2Model>(funnel, input_dim, EsmmOptions::from_json(options));
 }
 
 }  // namespace funnel::model

@@ -31,7 +31,7 @@ class Esm2Model : public FunnelModel {
  public:
   Esm2Model(const FunnelSpec& funnel, int64_t input_dim, EsmmOptions options = EsmmOptions());
 
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
 
   /// The logits of y1..y4 (3 of them for a chain funnel), each [B].
   std::vector<torch::Tensor> sub_logits(const torch::Tensor& x);
@@ -46,8 +46,5 @@ class Esm2Model : public FunnelModel {
   bool graph_ = true;
   std::vector<Tower> towers_;
 };
-
-std::shared_ptr<FunnelModel> make_esm2(const FunnelSpec& funnel, int64_t input_dim,
-                                       const nlohmann::json& options);
 
 }  // namespace funnel::model

@@ -18,6 +18,10 @@ EsmmOptions EsmmOptions::from_json(const nlohmann::json& j, const std::string& p
   return o;
 }
 
+nlohmann::json EsmmOptions::to_json() const {
+  return {{"towers", towers}, {"dropout", dropout}, {"activation", activation_name(activation)}};
+}
+
 EsmmModel::EsmmModel(const FunnelSpec& funnel, int64_t input_dim, EsmmOptions options)
     : options_(std::move(options)) {
   funnel.validate();
@@ -31,15 +35,11 @@ EsmmModel::EsmmModel(const FunnelSpec& funnel, int64_t input_dim, EsmmOptions op
   }
 }
 
-FunnelOutput EsmmModel::forward(const torch::Tensor& x) {
+FunnelOutput EsmmModel::forward(const ModelInput& input) {
+  const torch::Tensor& x = input.x;
   FunnelOutput out;
   for (auto& tower : towers_) out.add_logit(tower(x));
   return out;
-}
-
-std::shared_ptr<FunnelModel> make_esmm(const FunnelSpec& funnel, int64_t input_dim,
-                                       const nlohmann::json& options) {
-  return std::make_shared<EsmmModel>(funnel, input_dim, EsmmOptions::from_json(options));
 }
 
 }  // namespace funnel::model

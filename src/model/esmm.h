@@ -31,13 +31,15 @@ struct EsmmOptions {
   /// Strict parse of {"towers": [..], "dropout": p, "activation": "relu"} (all optional);
   /// unknown keys are errors. `path` prefixes messages.
   static EsmmOptions from_json(const nlohmann::json& j, const std::string& path = "model");
+  /// Every key from_json reads, resolved (defaults included, the activation by name).
+  nlohmann::json to_json() const;
 };
 
 class EsmmModel : public FunnelModel {
  public:
   EsmmModel(const FunnelSpec& funnel, int64_t input_dim, EsmmOptions options = EsmmOptions());
 
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
 
   size_t num_events() const { return towers_.size(); }
   Tower& tower(size_t e) { return towers_.at(e); }
@@ -47,8 +49,5 @@ class EsmmModel : public FunnelModel {
   EsmmOptions options_;
   std::vector<Tower> towers_;
 };
-
-std::shared_ptr<FunnelModel> make_esmm(const FunnelSpec& funnel, int64_t input_dim,
-                                       const nlohmann::json& options);
 
 }  // namespace funnel::model

@@ -24,17 +24,9 @@
 #include "data/layout.h"
 #include "embed/embedding_table.h"
 #include "embed/sparse_input.h"
+#include "model/feature_embedding_options.h"
 
 namespace funnel::model {
-
-struct FeatureEmbeddingOptions {
-  /// Dimension of fields whose schema leaves `dim` at 0.
-  uint32_t embedding_dim = 16;
-  /// Initialiser, optimizer and pooling of every table (pooling matters for multi-valued
-  /// fields only: sum or mean of the weighted id vectors). `table.seed` is mixed with the
-  /// field index, so fields start from different random rows.
-  embed::TableOptions table;
-};
 
 class FeatureEmbedding {
  public:

@@ -22,6 +22,14 @@ MmoeOptions MmoeOptions::from_json(const nlohmann::json& j, const std::string& p
   return o;
 }
 
+nlohmann::json MmoeOptions::to_json() const {
+  return {{"num_experts", num_experts},
+          {"experts", experts},
+          {"towers", towers},
+          {"dropout", dropout},
+          {"activation", activation_name(activation)}};
+}
+
 MmoeModel::MmoeModel(const FunnelSpec& funnel, int64_t input_dim, MmoeOptions options)
     : options_(std::move(options)) {
   funnel.validate();
@@ -40,16 +48,12 @@ MmoeModel::MmoeModel(const FunnelSpec& funnel, int64_t input_dim, MmoeOptions op
   }
 }
 
-FunnelOutput MmoeModel::forward(const torch::Tensor& x) {
+FunnelOutput MmoeModel::forward(const ModelInput& input) {
+  const torch::Tensor& x = input.x;
   const torch::Tensor f = experts_(x);  // [B, K, D]
   FunnelOutput out;
   for (size_t e = 0; e < towers_.size(); ++e) out.add_logit(towers_[e](gates_[e](x, f)));
   return out;
-}
-
-std::shared_ptr<FunnelModel> make_mmoe(const FunnelSpec& funnel, int64_t input_dim,
-                                       const nlohmann::json& options) {
-  return std::make_shared<MmoeModel>(funnel, input_dim, MmoeOptions::from_json(options));
 }
 
 }  // namespace funnel::model

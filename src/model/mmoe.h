@@ -35,13 +35,15 @@ struct MmoeOptions {
 
   /// Strict parse of {"num_experts", "experts", "towers", "dropout", "activation"}.
   static MmoeOptions from_json(const nlohmann::json& j, const std::string& path = "model");
+  /// Every key from_json reads, resolved (defaults included, the activation by name).
+  nlohmann::json to_json() const;
 };
 
 class MmoeModel : public FunnelModel {
  public:
   MmoeModel(const FunnelSpec& funnel, int64_t input_dim, MmoeOptions options = MmoeOptions());
 
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
 
   ExpertGroup& experts() { return experts_; }
   Gate& gate(size_t e) { return gates_.at(e); }
@@ -54,8 +56,5 @@ class MmoeModel : public FunnelModel {
   std::vector<Gate> gates_;
   std::vector<Tower> towers_;
 };
-
-std::shared_ptr<FunnelModel> make_mmoe(const FunnelSpec& funnel, int64_t input_dim,
-                                       const nlohmann::json& options);
 
 }  // namespace funnel::model

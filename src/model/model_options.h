@@ -42,17 +42,14 @@ inline double read_dropout(JsonFields& fields, const std::string& key, double fa
   return p;
 }
 
+/// An activation by name (relu, leaky_relu, tanh); the message names the path and the choices.
 inline Activation read_activation(JsonFields& fields, const std::string& key, Activation fallback) {
   if (!fields.has(key)) {
-    fields.get<std::string>(key, "");
+    fields.get<std::string>(key, "");  // marks the key as known for finish()'s message
     return fallback;
   }
-  const std::string name = fields.get<std::string>(key, "");
-  try {
-    return parse_activation(name);
-  } catch (const Error& e) {
-    throw Error(fields.path(key) + ": " + e.what());
-  }
+  // A null activation is an error (no name), unlike a missing one.
+  return parse_activation(fields.get<std::string>(key, ""), fields.path(key));
 }
 
 }  // namespace funnel::model

@@ -29,6 +29,15 @@ MultiDrOptions MultiDrOptions::from_json(const nlohmann::json& j, const std::str
   return o;
 }
 
+nlohmann::json MultiDrOptions::to_json() const {
+  return {{"towers", towers},
+          {"imputation_towers", imputation_towers},
+          {"imputation_weight", imputation_weight},
+          {"min_propensity", min_propensity},
+          {"dropout", dropout},
+          {"activation", activation_name(activation)}};
+}
+
 DoublyRobustLoss doubly_robust_loss(const torch::Tensor& log_p, const torch::Tensor& log_q,
                                     const torch::Tensor& y, const torch::Tensor& observed,
                                     const torch::Tensor& propensity, const torch::Tensor& imputed,
@@ -63,7 +72,8 @@ MultiDrModel::MultiDrModel(const FunnelSpec& funnel, int64_t input_dim, MultiDrO
   }
 }
 
-FunnelOutput MultiDrModel::forward(const torch::Tensor& x) {
+FunnelOutput MultiDrModel::forward(const ModelInput& input) {
+  const torch::Tensor& x = input.x;
   FunnelOutput out;
   std::vector<torch::Tensor> imputed(towers_.size());
   for (size_t e = 0; e < towers_.size(); ++e) {
@@ -89,11 +99,6 @@ FunnelOutput MultiDrModel::forward(const torch::Tensor& x) {
     return terms;
   };
   return out;
-}
-
-std::shared_ptr<FunnelModel> make_multi_dr(const FunnelSpec& funnel, int64_t input_dim,
-                                           const nlohmann::json& options) {
-  return std::make_shared<MultiDrModel>(funnel, input_dim, MultiDrOptions::from_json(options));
 }
 
 }  // namespace funnel::model

@@ -46,6 +46,8 @@ struct MultiDrOptions {
   /// Strict parse of {"towers", "imputation_towers", "imputation_weight", "min_propensity",
   /// "dropout", "activation"}.
   static MultiDrOptions from_json(const nlohmann::json& j, const std::string& path = "model");
+  /// Every key from_json reads, resolved (defaults included, the activation by name).
+  nlohmann::json to_json() const;
 };
 
 struct DoublyRobustLoss {
@@ -67,7 +69,7 @@ class MultiDrModel : public FunnelModel {
                MultiDrOptions options = MultiDrOptions());
 
   /// Conditional heads as ESMM's, and event_losses with the doubly robust terms.
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
 
   Tower& tower(size_t e) { return towers_.at(e); }
   /// Null for the root event.
@@ -80,8 +82,5 @@ class MultiDrModel : public FunnelModel {
   std::vector<Tower> towers_;
   std::vector<Tower> imputation_;
 };
-
-std::shared_ptr<FunnelModel> make_multi_dr(const FunnelSpec& funnel, int64_t input_dim,
-                                           const nlohmann::json& options);
 
 }  // namespace funnel::model

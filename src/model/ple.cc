@@ -28,6 +28,16 @@ PleOptions PleOptions::from_json(const nlohmann::json& j, const std::string& pat
   return o;
 }
 
+nlohmann::json PleOptions::to_json() const {
+  return {{"levels", levels},
+          {"shared_experts", shared_experts},
+          {"task_experts", task_experts},
+          {"experts", experts},
+          {"towers", towers},
+          {"dropout", dropout},
+          {"activation", activation_name(activation)}};
+}
+
 PleModel::PleModel(const FunnelSpec& funnel, int64_t input_dim, PleOptions options)
     : options_(std::move(options)) {
   funnel.validate();
@@ -54,7 +64,8 @@ PleModel::PleModel(const FunnelSpec& funnel, int64_t input_dim, PleOptions optio
   }
 }
 
-FunnelOutput PleModel::forward(const torch::Tensor& x) {
+FunnelOutput PleModel::forward(const ModelInput& input) {
+  const torch::Tensor& x = input.x;
   std::vector<torch::Tensor> task(towers_.size(), x);
   torch::Tensor shared = x;
   for (auto& level : levels_) {
@@ -65,11 +76,6 @@ FunnelOutput PleModel::forward(const torch::Tensor& x) {
   FunnelOutput out;
   for (size_t e = 0; e < towers_.size(); ++e) out.add_logit(towers_[e](task[e]));
   return out;
-}
-
-std::shared_ptr<FunnelModel> make_ple(const FunnelSpec& funnel, int64_t input_dim,
-                                      const nlohmann::json& options) {
-  return std::make_shared<PleModel>(funnel, input_dim, PleOptions::from_json(options));
 }
 
 }  // namespace funnel::model

@@ -39,13 +39,15 @@ struct PleOptions {
   /// Strict parse of {"levels", "shared_experts", "task_experts", "experts", "towers",
   /// "dropout", "activation"}.
   static PleOptions from_json(const nlohmann::json& j, const std::string& path = "model");
+  /// Every key from_json reads, resolved (defaults included, the activation by name).
+  nlohmann::json to_json() const;
 };
 
 class PleModel : public FunnelModel {
  public:
   PleModel(const FunnelSpec& funnel, int64_t input_dim, PleOptions options = PleOptions());
 
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
 
   CgcLayer& level(size_t l) { return levels_.at(l); }
   Tower& tower(size_t e) { return towers_.at(e); }
@@ -56,8 +58,5 @@ class PleModel : public FunnelModel {
   std::vector<CgcLayer> levels_;
   std::vector<Tower> towers_;
 };
-
-std::shared_ptr<FunnelModel> make_ple(const FunnelSpec& funnel, int64_t input_dim,
-                                      const nlohmann::json& options);
 
 }  // namespace funnel::model

@@ -20,6 +20,13 @@ SharedBottomOptions SharedBottomOptions::from_json(const nlohmann::json& j,
   return o;
 }
 
+nlohmann::json SharedBottomOptions::to_json() const {
+  return {{"bottom", bottom},
+          {"towers", towers},
+          {"dropout", dropout},
+          {"activation", activation_name(activation)}};
+}
+
 SharedBottomModel::SharedBottomModel(const FunnelSpec& funnel, int64_t input_dim,
                                      SharedBottomOptions options)
     : options_(std::move(options)) {
@@ -37,17 +44,11 @@ SharedBottomModel::SharedBottomModel(const FunnelSpec& funnel, int64_t input_dim
   }
 }
 
-FunnelOutput SharedBottomModel::forward(const torch::Tensor& x) {
-  const torch::Tensor h = bottom_(x);
+FunnelOutput SharedBottomModel::forward(const ModelInput& input) {
+  const torch::Tensor h = bottom_(input.x);
   FunnelOutput out;
   for (auto& tower : towers_) out.add_logit(tower(h));
   return out;
-}
-
-std::shared_ptr<FunnelModel> make_shared_bottom(const FunnelSpec& funnel, int64_t input_dim,
-                                                const nlohmann::json& options) {
-  return std::make_shared<SharedBottomModel>(funnel, input_dim,
-                                             SharedBottomOptions::from_json(options));
 }
 
 }  // namespace funnel::model

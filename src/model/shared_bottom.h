@@ -32,6 +32,8 @@ struct SharedBottomOptions {
 
   /// Strict parse of {"bottom": [..], "towers": [..], "dropout": p, "activation": ".."}.
   static SharedBottomOptions from_json(const nlohmann::json& j, const std::string& path = "model");
+  /// Every key from_json reads, resolved (defaults included, the activation by name).
+  nlohmann::json to_json() const;
 };
 
 class SharedBottomModel : public FunnelModel {
@@ -39,7 +41,7 @@ class SharedBottomModel : public FunnelModel {
   SharedBottomModel(const FunnelSpec& funnel, int64_t input_dim,
                     SharedBottomOptions options = SharedBottomOptions());
 
-  FunnelOutput forward(const torch::Tensor& x) override;
+  FunnelOutput forward(const ModelInput& input) override;
 
   Mlp& bottom() { return bottom_; }
   Tower& tower(size_t e) { return towers_.at(e); }
@@ -50,8 +52,5 @@ class SharedBottomModel : public FunnelModel {
   Mlp bottom_{nullptr};
   std::vector<Tower> towers_;
 };
-
-std::shared_ptr<FunnelModel> make_shared_bottom(const FunnelSpec& funnel, int64_t input_dim,
-                                                const nlohmann::json& options);
 
 }  // namespace funnel::model

@@ -1,6 +1,5 @@
 #include "serve/predictor.h"
 
-
 #include "core/error.h"
 #include "core/log.h"
 #include "data/batch_builder.h"
@@ -9,29 +8,11 @@
 
 namespace funnel::serve {
 
-Predictor::Predictor(const model::LoadedBundle& bundle) : bundle_(bundle) {}
-
-BatchScores Predictor::score(const data::Batch& batch) const {
-  torch::NoGradGuard no_grad;
-  const torch::Tensor x = bundle_.embedding->lookup(batch);
-  const model::FunnelOutput out = bundle_.net->forward(x);
-  const auto log_p = model::entire_space_log_p(out, bundle_.funnel.parents);
-  BatchScores s;
-  s.size = batch.size;
-  s.log_p.resize(log_p.size() * batch.size);
-  for (size_t e = 0; e < log_p.size(); ++e) {
-    const torch::Tensor t = log_p[e].to(torch::kCPU, torch::kFloat32).contiguous();
-    std::copy(t.data_ptr<float>(), t.data_ptr<float>() + batch.size, &s.log_p[e * batch.size]);
-  }
-  return s;
-}
+Predictor::Predictor(const model::LoadedBundle& bundle)
+    : bundle_(bundle), evaluator_(*bundle.net, *bundle.embedding, bundle.funnel) {}
 
 data::DataConfig bundle_data_config(const model::LoadedBundle& bundle, bool with_labels) {
-  nlohmann::json data = bundle.header.at("data");
-  data["train"] = nlohmann::json::array({"-"});  // files are given per call
-  for (const char* k : {"validation", "test", "validation_ratio"}) data.erase(k);
-  data::DataConfig c = data::parse_data_config(data, "");
-  c.train.clear();
+  data::DataConfig c = bundle.data;
   if (!with_labels) {
     // Prediction input needs only the features: no labels, group or list bookkeeping.
     c.schema.labels.clear();

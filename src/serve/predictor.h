@@ -11,23 +11,22 @@
 #include "data/batch.h"
 #include "data/schema.h"
 #include "model/bundle.h"
+#include "model/evaluator.h"
 
 namespace funnel::serve {
 
-/// Scores of one batch: log_p[e * size + i] = log P(event e) of row i (entire space).
-struct BatchScores {
-  size_t size = 0;
-  std::vector<float> log_p;
-};
+using model::BatchScores;
 
+/// Scores batches with a bundle's model through the one Evaluator (model/evaluator.h).
 class Predictor {
  public:
   explicit Predictor(const model::LoadedBundle& bundle);
-  BatchScores score(const data::Batch& batch) const;
+  BatchScores score(const data::Batch& batch) const { return evaluator_.score(batch); }
   const model::LoadedBundle& bundle() const { return bundle_; }
 
  private:
   const model::LoadedBundle& bundle_;
+  model::Evaluator evaluator_;
 };
 
 struct TextScoringOptions {

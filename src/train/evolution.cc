@@ -1,6 +1,5 @@
 #include "train/evolution.h"
 
-#include <torch/utils.h>
 
 #include <algorithm>
 #include <fstream>
@@ -14,32 +13,6 @@
 #include "train/search.h"
 
 namespace funnel::train {
-
-EvolutionOptions parse_evolution_options(const nlohmann::json& evolution,
-                                         const TrainerOptions& train) {
-  EvolutionOptions o;
-  o.train = train;
-  if (!evolution.is_null()) {
-    JsonFields f(evolution, "evolution");
-    o.population = f.get<int>("population", o.population);
-    o.sample_size = f.get<int>("sample_size", o.sample_size);
-    o.cycles = f.get<int>("cycles", o.cycles);
-    o.steps_per_candidate = f.get<int64_t>("steps_per_candidate", o.steps_per_candidate);
-    o.seed = f.get<uint64_t>("seed", o.seed);
-    o.init_density = f.get<double>("init_density", o.init_density);
-    f.finish();
-  }
-  FUNNEL_CHECK(o.population >= 2, "evolution.population: must be >= 2, got " << o.population);
-  FUNNEL_CHECK(o.sample_size >= 1 && o.sample_size <= o.population,
-               "evolution.sample_size: expected 1.." << o.population << ", got " << o.sample_size);
-  FUNNEL_CHECK(o.cycles >= 0, "evolution.cycles: must be >= 0, got " << o.cycles);
-  FUNNEL_CHECK(o.steps_per_candidate >= 0,
-               "evolution.steps_per_candidate: must be >= 0, got " << o.steps_per_candidate);
-  FUNNEL_CHECK(o.init_density >= 0 && o.init_density <= 1,
-               "evolution.init_density: expected a value in [0, 1], got " << o.init_density);
-  if (o.steps_per_candidate > 0) o.train.max_steps = o.steps_per_candidate;
-  return o;
-}
 
 std::vector<ArchBit> candidate_bits(const model::AutoHeriArch& arch) {
   const size_t L = arch.num_layers();
@@ -213,18 +186,12 @@ EvolutionResult RegularizedEvolution::run(const std::string& history_file) {
 }
 
 RegularizedEvolution::Fitness make_training_fitness(
-    const data::Cache& cache, const nlohmann::json& model_options,
+    const data::Cache& cache, const model::AutoHeriOptions& model_options,
     const model::FeatureEmbeddingOptions& embedding_options, const EvolutionOptions& options,
-    const std::string& train_split, const std::string& validation_split) {
-  TrainerOptions to = options.train;
-  to.progress = false;
-  // The budget is the step count; no early stopping inside it.
-  to.patience = 0;
-  to.early_stop_metric = "cvr.auc";
-  to.eval_every_steps = 0;
-  if (options.steps_per_candidate > 0) to.max_steps = options.steps_per_candidate;
-  return make_fixed_arch_fitness(cache, model_options, embedding_options, to, train_split,
-                                 validation_split);
+    const TrainerOptions& train, const std::string& train_split,
+    const std::string& validation_split) {
+  return make_fixed_arch_fitness(cache, model_options, embedding_options,
+                                 options.candidate_training(train), train_split, validation_split);
 }
 
 }  // namespace funnel::train

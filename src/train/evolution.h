@@ -24,9 +24,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/rng.h"
+#include "model/autoheri.h"
 #include "model/autoheri_arch.h"
 #include "model/feature_embedding.h"
 #include "train/search.h"
+#include "train/search_options.h"
 #include "train/trainer.h"
 
 namespace funnel::data {
@@ -34,28 +36,6 @@ class Cache;
 }
 
 namespace funnel::train {
-
-struct EvolutionOptions {
-  /// Members alive at any time (the first `population` candidates are random masks).
-  int population = 8;
-  /// Members drawn per cycle; the fittest of them is mutated (tournament).
-  int sample_size = 3;
-  /// Children bred after the initial population (total candidates = population + cycles).
-  int cycles = 16;
-  /// Training steps per candidate (the trainer's max_steps; 0 = the train section's epochs).
-  int64_t steps_per_candidate = 200;
-  /// Seed of the initial masks and the tournament draws (training uses train.seed).
-  uint64_t seed = 1;
-  /// Probability that a candidate connection is on in an initial random mask.
-  double init_density = 0.5;
-  /// Options of every candidate's training run (max_steps set from steps_per_candidate).
-  TrainerOptions train;
-};
-
-/// Parses the "evolution" object of an experiment config (strict keys); `train` is the parsed
-/// "train" object.
-EvolutionOptions parse_evolution_options(const nlohmann::json& evolution,
-                                         const TrainerOptions& train);
 
 /// One candidate connection: edge group `edge`, source layer `i`, target layer `j` (0-based).
 struct ArchBit {
@@ -128,12 +108,13 @@ class RegularizedEvolution {
   std::function<void(const EvolutionCandidate&)> on_scored_;
 };
 
-/// The fitness of the paper's variant: trains `arch` from scratch with train_fixed_arch for
-/// options.steps_per_candidate steps on `train_split` and returns the best validation CVR AUC
+/// The fitness of the paper's variant: trains `arch` from scratch with train_fixed_arch and
+/// options.candidate_training(train) on `train_split` and returns the best validation CVR AUC
 /// on `validation_split`; `detail` gets {"validation", "steps", "train_seconds"}.
 RegularizedEvolution::Fitness make_training_fitness(
-    const data::Cache& cache, const nlohmann::json& model_options,
+    const data::Cache& cache, const model::AutoHeriOptions& model_options,
     const model::FeatureEmbeddingOptions& embedding_options, const EvolutionOptions& options,
-    const std::string& train_split, const std::string& validation_split);
+    const TrainerOptions& train, const std::string& train_split,
+    const std::string& validation_split);
 
 }  // namespace funnel::train

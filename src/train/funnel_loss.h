@@ -23,19 +23,9 @@
 
 #include "model/funnel_output.h"
 #include "model/model.h"
+#include "train/trainer_options.h"
 
 namespace funnel::train {
-
-struct FunnelLossOptions {
-  /// Weight of each event's cross-entropy; empty = AutoHERI's defaults (§4.1.2): {1, 5} for
-  /// 2 events (eq. 2, lambda = 5), {1, 1, 5} for 3 (eq. 4, lambda1 = 1, lambda2 = 5), and
-  /// {1, ..., 1, 5} (last event 5) for longer funnels, {1} for a single event.
-  std::vector<double> weights;
-  /// AutoHERI footnote 1: a later event's entire-space loss does not backpropagate into the
-  /// first event's output (products use a detached log P(first event)), so a clicked but
-  /// unconverted impression does not push pCTR down. Entire space only.
-  bool stop_ctcvr_grad_to_ctr = false;
-};
 
 /// The default weights of `num_events` events (see FunnelLossOptions::weights).
 std::vector<double> default_event_weights(size_t num_events);

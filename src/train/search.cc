@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "core/choice.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json_fields.h"
@@ -14,26 +15,11 @@
 #include "core/progress.h"
 #include "core/stopwatch.h"
 #include "data/loader.h"
+#include "model/model_input.h"
+#include "train/freeze_guard.h"
 
 namespace funnel::train {
 namespace {
-
-/// Turns requires_grad off for `params` while alive (one side of the bi-level step is
-/// fixed: no gradient is even computed for it), and back on at the end, also on errors.
-class FreezeGuard {
- public:
-  explicit FreezeGuard(std::vector<torch::Tensor> params) : params_(std::move(params)) {
-    for (auto& p : params_) p.requires_grad_(false);
-  }
-  ~FreezeGuard() {
-    for (auto& p : params_) p.requires_grad_(true);
-  }
-  FreezeGuard(const FreezeGuard&) = delete;
-  FreezeGuard& operator=(const FreezeGuard&) = delete;
-
- private:
-  std::vector<torch::Tensor> params_;
-};
 
 nlohmann::json alpha_matrix_json(const model::ArchEdge& e, size_t L) {
   nlohmann::json m = nlohmann::json::array();
@@ -50,102 +36,23 @@ nlohmann::json alpha_matrix_json(const model::ArchEdge& e, size_t L) {
 
 }  // namespace
 
-model::DeriveOptions parse_derive_options(const nlohmann::json& j, const std::string& path) {
-  model::DeriveOptions d;
-  if (j.is_null()) return d;
-  JsonFields f(j, path);
-  const std::string rule = f.get<std::string>("rule", "threshold");
-  if (rule == "threshold") {
-    d.rule = model::DeriveOptions::Rule::kThreshold;
-  } else if (rule == "top_k") {
-    d.rule = model::DeriveOptions::Rule::kTopK;
-  } else {
-    throw Error(f.path("rule") + ": expected threshold or top_k, got '" + rule + "'");
-  }
-  d.threshold = f.get<double>("threshold", d.threshold);
-  d.top_k = f.get<int>("k", d.top_k);
-  f.finish();
-  FUNNEL_CHECK(d.threshold >= 0 && d.threshold < 1,
-               f.path("threshold") << ": expected a value in [0, 1), got " << d.threshold);
-  FUNNEL_CHECK(d.top_k > 0, f.path("k") << ": must be > 0, got " << d.top_k);
-  return d;
-}
-
-SearchOptions parse_search_options(const nlohmann::json& search, const TrainerOptions& train) {
-  SearchOptions o;
-  o.train = train;
-  if (search.is_null()) return o;
-  JsonFields f(search, "search");
-  o.alpha_lr = f.get<double>("alpha_lr", o.alpha_lr);
-  o.alpha_weight_decay = f.get<double>("alpha_weight_decay", o.alpha_weight_decay);
-  o.alpha_split = f.get<std::string>("alpha_split", o.alpha_split);
-  o.holdout_fraction = f.get<double>("holdout_fraction", o.holdout_fraction);
-  const std::string space = f.get<std::string>("alpha_space", "entire");
-  FUNNEL_CHECK(space == "entire" || space == "click",
-               f.path("alpha_space") << ": expected entire or click, got '" << space << "'");
-  o.alpha_space =
-      space == "click" ? model::TrainingSpace::kClickSpace : model::TrainingSpace::kEntireSpace;
-  o.alpha_log_every = f.get<int64_t>("alpha_log_every", o.alpha_log_every);
-  o.derive = parse_derive_options(f.get<nlohmann::json>("derive", nlohmann::json()),
-                                  "search.derive");
-  o.validate = f.get<bool>("validate", o.validate);
-  f.finish();
-  FUNNEL_CHECK(o.alpha_lr > 0, "search.alpha_lr: must be > 0, got " << o.alpha_lr);
-  FUNNEL_CHECK(o.alpha_weight_decay >= 0, "search.alpha_weight_decay: must be >= 0");
-  FUNNEL_CHECK(o.holdout_fraction > 0 && o.holdout_fraction < 1,
-               "search.holdout_fraction: expected a value in (0, 1), got " << o.holdout_fraction);
-  FUNNEL_CHECK(o.alpha_log_every > 0, "search.alpha_log_every: must be > 0");
-  FUNNEL_CHECK(!o.alpha_split.empty(), "search.alpha_split: must not be empty");
-  return o;
-}
-
 ArchSearch::ArchSearch(const data::Cache& cache, std::shared_ptr<model::AutoHeriModel> net,
-                       std::shared_ptr<model::FeatureEmbedding> embedding, SearchOptions options)
+                       std::shared_ptr<model::FeatureEmbedding> embedding, SearchOptions options,
+                       TrainerOptions train)
     : cache_(cache),
       net_(std::move(net)),
       embedding_(std::move(embedding)),
       options_(std::move(options)),
-      loss_(net_->funnel(), options_.train.loss) {
+      loss_(net_->funnel(), train.loss),
+      // Theta: the network weights (alpha frozen in the Theta step) and the embeddings.
+      trainer_(cache, net_, embedding_, train, net_->weight_parameters()) {
   FUNNEL_CHECK(!net_->arch_parameters().empty(),
                "search: the model has no architecture parameters (model.alpha must be "
                "\"search\" and the funnel needs at least two events)");
-  theta_optimizer_ = std::make_unique<torch::optim::Adam>(
-      net_->weight_parameters(), torch::optim::AdamOptions(options_.train.lr)
-                                     .weight_decay(options_.train.weight_decay));
   alpha_optimizer_ = std::make_unique<torch::optim::Adam>(
       net_->arch_parameters(),
       torch::optim::AdamOptions(options_.alpha_lr).weight_decay(options_.alpha_weight_decay));
-}
-
-double ArchSearch::loss_of(const data::Batch& batch, const torch::Tensor& x,
-                           model::TrainingSpace space, torch::Tensor* total) {
-  const model::FunnelOutput out = net_->forward(x);
-  const torch::Tensor labels =
-      torch::from_blob(const_cast<float*>(batch.labels.data()),
-                       {static_cast<int64_t>(batch.num_events), static_cast<int64_t>(batch.size)},
-                       torch::kFloat32);
-  // Funnel loss (eq. 2 / eq. 4) + the entropy regulariser, which the model puts in aux_loss.
-  *total = loss_.compute(out, labels, space).total;
-  const double value = total->item<double>();
-  if (!std::isfinite(value)) {
-    throw TrainingDiverged(step_, "search diverged: loss is " + std::to_string(value) +
-                                      " at iteration " + std::to_string(step_) +
-                                      " (lower train.lr or search.alpha_lr?)");
-  }
-  return value;
-}
-
-double ArchSearch::theta_step(const data::Batch& batch) {
-  net_->train();
-  FreezeGuard alpha_fixed(net_->arch_parameters());
-  const torch::Tensor x = embedding_->lookup(batch);
-  torch::Tensor total;
-  const double value = loss_of(batch, x, net_->training_space(), &total);
-  theta_optimizer_->zero_grad();
-  total.backward();
-  theta_optimizer_->step();
-  embedding_->apply_gradients(batch, x.grad());
-  return value;
+  trainer_.add_hook(this);
 }
 
 double ArchSearch::alpha_step(const data::Batch& batch) {
@@ -153,8 +60,20 @@ double ArchSearch::alpha_step(const data::Batch& batch) {
   FreezeGuard theta_fixed(net_->weight_parameters());
   // The embeddings are part of Theta: no gradient into the looked-up rows, no sparse update.
   const torch::Tensor x = embedding_->lookup(batch).detach();
-  torch::Tensor total;
-  const double value = loss_of(batch, x, options_.alpha_space, &total);
+  const model::FunnelOutput out = net_->forward(model::model_input(batch, x));
+  const torch::Tensor labels =
+      torch::from_blob(const_cast<float*>(batch.labels.data()),
+                       {static_cast<int64_t>(batch.num_events), static_cast<int64_t>(batch.size)},
+                       torch::kFloat32);
+  // Funnel loss (eq. 2 / eq. 4) + the entropy regulariser, which the model puts in aux_loss.
+  const torch::Tensor total = loss_.compute(out, labels, options_.alpha_space).total;
+  const double value = total.item<double>();
+  if (!std::isfinite(value)) {
+    throw TrainingDiverged(trainer_.global_step(),
+                           "search diverged: the alpha loss is " + std::to_string(value) +
+                               " at iteration " + std::to_string(trainer_.global_step()) +
+                               " (lower search.alpha_lr?)");
+  }
   alpha_optimizer_->zero_grad();
   total.backward();
   alpha_optimizer_->step();
@@ -167,19 +86,56 @@ nlohmann::json ArchSearch::alpha_snapshot() const {
   for (const auto& e : a.edges) {
     edges.push_back({{"from", e.from}, {"to", e.to}, {"alpha", alpha_matrix_json(e, a.num_layers())}});
   }
-  return {{"step", step_}, {"edges", edges}};
+  return {{"step", trainer_.global_step()}, {"edges", edges}};
+}
+
+void ArchSearch::log_alpha(int64_t step) {
+  if (outputs_ != nullptr) outputs_->log("alpha.jsonl", alpha_snapshot());
+}
+
+void ArchSearch::on_fit_start() {
+  alpha_epoch_ = 0;
+  alpha_loader_->start_epoch(alpha_epoch_);
+  if (outputs_ != nullptr) outputs_->open_log("alpha.jsonl", /*append=*/false);
+  log_alpha(trainer_.global_step());
+}
+
+void ArchSearch::after_step(int64_t step) {
+  // eq. 3's second level: one batch of distinct data, Theta fixed.
+  if (!alpha_loader_->next(alpha_batch_)) {
+    alpha_loader_->start_epoch(++alpha_epoch_);
+    FUNNEL_CHECK(alpha_loader_->next(alpha_batch_), "search: the alpha data is empty");
+  }
+  alpha_sum_ += alpha_step(alpha_batch_);
+  ++alpha_steps_;
+  alpha_samples_ += alpha_batch_.size;
+  if (step % options_.alpha_log_every == 0) log_alpha(step);
+}
+
+void ArchSearch::on_log(nlohmann::json& entry) {
+  // In the search the loop's training loss is the Theta loss (search_log.jsonl's names).
+  entry["theta_loss"] = entry["train_loss"];
+  entry["search_seconds"] = entry["train_seconds"];
+  entry.erase("train_loss");
+  entry.erase("train_seconds");
+  entry["alpha_loss"] = alpha_steps_ ? alpha_sum_ / static_cast<double>(alpha_steps_) : NAN;
+  alpha_sum_ = 0;
+  alpha_steps_ = 0;
+}
+
+void ArchSearch::on_fit_end(int64_t step) {
+  if (step % options_.alpha_log_every != 0) log_alpha(step);
 }
 
 SearchResult ArchSearch::run(const std::string& train_split, const std::string& validation_split,
                              const std::string& run_dir) {
-  const TrainerOptions& to = options_.train;
-  torch::manual_seed(to.seed);
-  torch::set_num_threads(to.threads);
+  const TrainerOptions& to = trainer_.options();
   const data::CacheSplit& split = cache_.split(train_split);
-  data::LoaderOptions theta_lo;
-  theta_lo.batch_size = to.batch_size;
-  theta_lo.seed = to.seed;
-  data::LoaderOptions alpha_lo = theta_lo;
+  FitOptions fo;
+  fo.train_split = train_split;
+  fo.validation_split = validation_split;
+  data::LoaderOptions alpha_lo;
+  alpha_lo.batch_size = to.batch_size;
   alpha_lo.seed = to.seed ^ 0x5eedA1FAULL;
   const data::CacheSplit* alpha_data = &split;
   if (options_.alpha_split == "holdout") {
@@ -190,7 +146,7 @@ SearchResult ArchSearch::run(const std::string& train_split, const std::string& 
                                                               << " of " << n
                                                               << " training rows leaves no rows "
                                                                  "for one side");
-    theta_lo.end_row = n - held;
+    fo.end_row = n - held;
     alpha_lo.begin_row = n - held;
     alpha_lo.end_row = n;
   } else {
@@ -199,115 +155,58 @@ SearchResult ArchSearch::run(const std::string& train_split, const std::string& 
                  "data for alpha), got '" << options_.alpha_split << "'");
     alpha_data = &cache_.split(options_.alpha_split);
   }
-  data::Loader theta_loader(cache_, split, theta_lo);
-  data::Loader alpha_loader(cache_, *alpha_data, alpha_lo);
-  uint64_t alpha_epoch = 0;
-  alpha_loader.start_epoch(alpha_epoch);
-  // Only for evaluation: predict/evaluate with the same embedding and model.
-  Trainer evaluator(cache_, net_, embedding_, to);
-
-  std::unique_ptr<std::ofstream> alpha_log, eval_log;
-  if (!run_dir.empty()) {
-    make_dirs(run_dir);
-    alpha_log = std::make_unique<std::ofstream>(join_path(run_dir, "alpha.jsonl"));
-    eval_log = std::make_unique<std::ofstream>(join_path(run_dir, "search_log.jsonl"));
+  alpha_loader_ = std::make_unique<data::Loader>(cache_, *alpha_data, alpha_lo);
+  RunOutputs outputs(run_dir);
+  outputs_ = &outputs;
+  fo.outputs = &outputs;
+  fo.log_name = "search_log.jsonl";
+  fo.append_log = false;
+  fo.checkpoints = false;  // the result is the last supernet
+  fo.early_stopping = false;
+  fo.label = "search epoch";
+  alpha_sum_ = 0;
+  alpha_steps_ = 0;
+  alpha_samples_ = 0;
+  TrainResult tr;
+  try {
+    tr = trainer_.fit(fo);
+  } catch (...) {
+    outputs_ = nullptr;
+    alpha_loader_.reset();
+    throw;
   }
-  auto log_alpha = [&] {
-    if (alpha_log) *alpha_log << alpha_snapshot().dump() << "\n" << std::flush;
-  };
-
+  outputs_ = nullptr;
+  alpha_loader_.reset();
   SearchResult result;
-  double theta_sum = 0, alpha_sum = 0;
-  int64_t sum_steps = 0;
-  double seconds = 0;
-  auto evaluate_and_log = [&](int epoch) {
-    nlohmann::json entry = {{"epoch", epoch},
-                            {"step", step_},
-                            {"theta_loss", sum_steps ? theta_sum / sum_steps : NAN},
-                            {"alpha_loss", sum_steps ? alpha_sum / sum_steps : NAN},
-                            {"search_seconds", seconds}};
-    theta_sum = alpha_sum = 0;
-    sum_steps = 0;
-    if (!validation_split.empty()) {
-      result.last_validation = evaluator.evaluate(validation_split);
-      entry["validation"] = result.last_validation;
-      const auto& cvr = result.last_validation["cvr"];
-      log_info("search epoch " + std::to_string(epoch) + " iteration " + std::to_string(step_) +
-               ": cvr.auc = " + (cvr.contains("auc") ? cvr["auc"].dump() : "null"));
-    }
-    result.log.push_back(entry);
-    if (eval_log) *eval_log << entry.dump() << "\n" << std::flush;
-  };
-
-  log_alpha();
-  bool stop = false;
-  for (int epoch = 0; epoch < to.epochs && !stop; ++epoch) {
-    theta_loader.start_epoch(static_cast<uint64_t>(epoch));
-    Progress::Options po;
-    po.label = "search epoch " + std::to_string(epoch + 1) + "/" + std::to_string(to.epochs);
-    po.total = theta_loader.rows();
-    po.total_is_bytes = false;
-    po.quiet = !to.progress;
-    Progress progress(po);
-    data::Batch batch, alpha_batch;
-    uint64_t epoch_rows = 0;
-    Stopwatch watch;
-    while (theta_loader.next(batch)) {
-      theta_sum += theta_step(batch);
-      if (!alpha_loader.next(alpha_batch)) {
-        alpha_loader.start_epoch(++alpha_epoch);
-        FUNNEL_CHECK(alpha_loader.next(alpha_batch), "search: the alpha data is empty");
-      }
-      alpha_sum += alpha_step(alpha_batch);
-      ++step_;
-      ++sum_steps;
-      epoch_rows += batch.size;
-      result.theta_samples += batch.size;
-      result.alpha_samples += alpha_batch.size;
-      progress.update(epoch_rows, epoch_rows);
-      if (step_ % options_.alpha_log_every == 0) log_alpha();
-      if (to.eval_every_steps > 0 && step_ % to.eval_every_steps == 0) {
-        seconds += watch.seconds();
-        evaluate_and_log(epoch);
-        watch.reset();
-      }
-      if (to.max_steps > 0 && step_ >= to.max_steps) {
-        stop = true;
-        break;
-      }
-    }
-    progress.finish();
-    seconds += watch.seconds();
-    evaluate_and_log(epoch);
-  }
-  if (step_ % options_.alpha_log_every != 0) log_alpha();
-  result.steps = step_;
-  result.search_seconds = seconds;
+  result.log = tr.log;
+  result.last_validation = tr.last_validation;
+  result.steps = tr.steps;
+  result.theta_samples = tr.samples;
+  result.alpha_samples = alpha_samples_;
+  result.search_seconds = tr.train_seconds;
   result.arch = net_->arch(options_.derive);
   return result;
 }
 
 FixedArchRun train_fixed_arch(const data::Cache& cache, const model::AutoHeriArch& arch,
-                              const nlohmann::json& model_options,
+                              const model::AutoHeriOptions& model_options,
                               const model::FeatureEmbeddingOptions& embedding_options,
                               const TrainerOptions& options, const std::string& train_split,
                               const std::string& validation_split) {
-  nlohmann::json mo = model_options.is_null() ? nlohmann::json::object() : model_options;
-  mo["alpha"] = "fixed";
-  mo["arch"] = arch.to_json();
   const model::FunnelSpec funnel = model::FunnelSpec::from_layout(cache.layout());
   torch::manual_seed(options.seed);
   FixedArchRun run;
   run.embedding = std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(),
                                                             embedding_options);
   run.net = std::make_shared<model::AutoHeriModel>(funnel, run.embedding->input_dim(),
-                                                   model::AutoHeriOptions::from_json(mo));
+                                                   model_options.with_arch(arch));
   Trainer trainer(cache, run.net, run.embedding, options);
   run.result = trainer.fit(train_split, validation_split, "");
   return run;
 }
 
-ArchFitness make_fixed_arch_fitness(const data::Cache& cache, const nlohmann::json& model_options,
+ArchFitness make_fixed_arch_fitness(const data::Cache& cache,
+                                    const model::AutoHeriOptions& model_options,
                                     const model::FeatureEmbeddingOptions& embedding_options,
                                     const TrainerOptions& options, const std::string& train_split,
                                     const std::string& validation_split) {

@@ -9,8 +9,9 @@
 // Both steps minimise the funnel loss (eq. 2 / eq. 4, FunnelLoss with the trainer's options)
 // plus the model's entropy regulariser (FunnelOutput::aux_loss). alpha is logged as JSONL
 // along the way; at the end z is derived from alpha (threshold or top-k, AutoHeriArch).
-// The pieces are the trainer's: FeatureEmbedding, Loader, FunnelLoss, and Trainer::evaluate
-// for the validation metrics.
+// The Theta step is the one training loop's step (Trainer, with the alpha logits frozen); the
+// alpha step is a hook after it (TrainerHook::after_step), so the search shares the trainer's
+// loader, progress, evaluations and logs.
 
 #include <cstdint>
 #include <functional>
@@ -24,48 +25,16 @@
 
 #include "data/batch.h"
 #include "data/cache.h"
+#include "data/loader.h"
 #include "model/autoheri.h"
 #include "model/autoheri_arch.h"
 #include "model/feature_embedding.h"
 #include "train/funnel_loss.h"
+#include "train/run_outputs.h"
+#include "train/search_options.h"
 #include "train/trainer.h"
 
 namespace funnel::train {
-
-struct SearchOptions {
-  /// Theta side: batch_size, epochs, lr, weight_decay, seed, threads, max_steps (counted in
-  /// iterations), eval_every_steps, loss (weights, stop-gradient), progress.
-  TrainerOptions train;
-  /// Adam learning rate of the alpha logits. Adam moves a logit by about lr per step, so a
-  /// search of a few hundred iterations needs ~0.05 to reach decisions (docs/autoheri.md).
-  double alpha_lr = 0.05;
-  /// Adam weight decay of the alpha logits.
-  double alpha_weight_decay = 0.0;
-  /// Where alpha batches come from: "holdout" (the last holdout_fraction of the training
-  /// split's rows, which Theta then never sees) or the name of a cache split ("validation").
-  std::string alpha_split = "holdout";
-  /// Fraction of the training split held out for alpha when alpha_split is "holdout".
-  double holdout_fraction = 0.1;
-  /// Loss of the alpha step. kEntireSpace: eq. 3 as written, the funnel loss of eq. 2 / 4
-  /// on every held-out impression. kClickSpace: each post-click event's conditional
-  /// cross-entropy on the held-out rows where its parent happened (FunnelLoss, click space),
-  /// i.e. alpha is judged by the CVR it gives; the first event's term does not depend on
-  /// alpha (no edge enters the first tower), so only the later events' terms differ.
-  model::TrainingSpace alpha_space = model::TrainingSpace::kEntireSpace;
-  /// How z is derived from the final alpha.
-  model::DeriveOptions derive;
-  /// After the search, choose how many of the derived connections to keep on the validation
-  /// split (validate_derivation): k derived connections cost k + 1 trainings from scratch.
-  bool validate = false;
-  /// Write alpha to the trajectory log every N iterations (and at the start and the end).
-  int64_t alpha_log_every = 10;
-};
-
-/// Parses the "search" object of an experiment config (strict keys); `train` is the parsed
-/// "train" object (the Theta side).
-SearchOptions parse_search_options(const nlohmann::json& search, const TrainerOptions& train);
-/// Parses {"rule": "threshold", "threshold": 0.5} / {"rule": "top_k", "k": 2} (strict).
-model::DeriveOptions parse_derive_options(const nlohmann::json& j, const std::string& path);
 
 struct SearchResult {
   /// alpha at the end with z derived by SearchOptions::derive.
@@ -80,11 +49,12 @@ struct SearchResult {
   double search_seconds = 0;
 };
 
-class ArchSearch {
+class ArchSearch : public TrainerHook {
  public:
-  /// `net` must be in search mode (it has architecture parameters).
+  /// `net` must be in search mode (it has architecture parameters); `train` is the Theta side.
   ArchSearch(const data::Cache& cache, std::shared_ptr<model::AutoHeriModel> net,
-             std::shared_ptr<model::FeatureEmbedding> embedding, SearchOptions options);
+             std::shared_ptr<model::FeatureEmbedding> embedding, SearchOptions options,
+             TrainerOptions train);
 
   /// Runs the search on `train_split`, evaluating on `validation_split` ("" = none) after each
   /// epoch and every train.eval_every_steps iterations. When `run_dir` is not empty writes
@@ -92,27 +62,42 @@ class ArchSearch {
   SearchResult run(const std::string& train_split, const std::string& validation_split,
                    const std::string& run_dir = "");
 
-  /// One Theta step (alpha fixed); returns the loss.
-  double theta_step(const data::Batch& batch);
+  /// One Theta step (alpha fixed): the trainer's step. Returns the loss.
+  double theta_step(const data::Batch& batch) { return trainer_.step(batch); }
   /// One alpha step (Theta and the embeddings fixed); returns the loss.
   double alpha_step(const data::Batch& batch);
 
   /// {"step": n, "edges": [{"from", "to", "alpha": [[...]]}, ...]} (non-candidates null).
   nlohmann::json alpha_snapshot() const;
   const SearchOptions& options() const { return options_; }
+  /// The loop the search runs (its evaluator; further hooks run after the alpha step).
+  Trainer& trainer() { return trainer_; }
+
+  // The hook: alpha data and log at the start, an alpha step after every Theta step, the alpha
+  // loss in every evaluation's log line, the last alpha at the end.
+  void on_fit_start() override;
+  void after_step(int64_t step) override;
+  void on_log(nlohmann::json& entry) override;
+  void on_fit_end(int64_t step) override;
 
  private:
-  double loss_of(const data::Batch& batch, const torch::Tensor& x, model::TrainingSpace space,
-                 torch::Tensor* total);
+  void log_alpha(int64_t step);
 
   const data::Cache& cache_;
   std::shared_ptr<model::AutoHeriModel> net_;
   std::shared_ptr<model::FeatureEmbedding> embedding_;
   SearchOptions options_;
   FunnelLoss loss_;
-  std::unique_ptr<torch::optim::Adam> theta_optimizer_;
+  Trainer trainer_;
   std::unique_ptr<torch::optim::Adam> alpha_optimizer_;
-  int64_t step_ = 0;
+  // State of one run().
+  std::unique_ptr<data::Loader> alpha_loader_;
+  uint64_t alpha_epoch_ = 0;
+  data::Batch alpha_batch_;
+  RunOutputs* outputs_ = nullptr;
+  double alpha_sum_ = 0;
+  int64_t alpha_steps_ = 0;
+  uint64_t alpha_samples_ = 0;
 };
 
 /// Hook for the evolutionary variant (Table 3) and for retraining: trains a fixed
@@ -123,9 +108,10 @@ struct FixedArchRun {
   std::shared_ptr<model::AutoHeriModel> net;
   std::shared_ptr<model::FeatureEmbedding> embedding;
 };
-/// `model_options`: the autoheri options (towers etc.; "alpha" and "arch" are set here).
+/// `model_options`: the autoheri options (dropout, activation, edge_init; the model is built
+/// with model_options.with_arch(arch)).
 FixedArchRun train_fixed_arch(const data::Cache& cache, const model::AutoHeriArch& arch,
-                              const nlohmann::json& model_options,
+                              const model::AutoHeriOptions& model_options,
                               const model::FeatureEmbeddingOptions& embedding_options,
                               const TrainerOptions& options, const std::string& train_split,
                               const std::string& validation_split);
@@ -135,7 +121,8 @@ using ArchFitness = std::function<double(const model::AutoHeriArch&, nlohmann::j
 /// Trains `arch` from scratch with train_fixed_arch(options) and returns its best validation
 /// CVR AUC on `validation_split`; `detail` gets {"validation", "steps", "train_seconds"}.
 /// The evolution's fitness and the validated derivation's.
-ArchFitness make_fixed_arch_fitness(const data::Cache& cache, const nlohmann::json& model_options,
+ArchFitness make_fixed_arch_fitness(const data::Cache& cache,
+                                    const model::AutoHeriOptions& model_options,
                                     const model::FeatureEmbeddingOptions& embedding_options,
                                     const TrainerOptions& options, const std::string& train_split,
                                     const std::string& validation_split);

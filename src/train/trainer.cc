@@ -4,85 +4,70 @@
 #include <torch/serialize/archive.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <limits>
 
 #include "core/error.h"
 #include "core/file.h"
-#include "core/json_fields.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/stopwatch.h"
 #include "data/loader.h"
+#include "model/model_input.h"
+#include "train/freeze_guard.h"
 
 namespace funnel::train {
 namespace {
 
-model::FunnelSpec funnel_of(const data::Layout& layout) {
-  return {layout.events, layout.event_parent};
-}
-
-/// Value of "<entry>.<metric>" in a funnel_metrics object; NaN when absent or null.
-double metric_value(const nlohmann::json& metrics, const std::string& path) {
-  const size_t dot = path.rfind('.');
-  if (dot == std::string::npos) return NAN;
-  const std::string entry = path.substr(0, dot), name = path.substr(dot + 1);
-  if (!metrics.contains(entry) || !metrics[entry].contains(name)) return NAN;
-  const auto& v = metrics[entry][name];
-  return v.is_number() ? v.get<double>() : NAN;
-}
-
-bool higher_is_better(const std::string& path) {
-  const std::string name = path.substr(path.rfind('.') + 1);
-  return name == "auc" || name == "gauc" || name == "gauc_unweighted";
+/// Adds the seconds since the last lap to `*slot` (when timing) and restarts the watch.
+void lap(Stopwatch& watch, double* slot) {
+  if (slot == nullptr) return;
+  *slot += watch.seconds();
+  watch.reset();
 }
 
 }  // namespace
 
-TrainerOptions parse_trainer_options(const nlohmann::json& train) {
-  TrainerOptions o;
-  if (train.is_null()) return o;
-  JsonFields f(train, "train");
-  o.batch_size = f.get<size_t>("batch_size", o.batch_size);
-  o.epochs = f.get<int>("epochs", o.epochs);
-  o.lr = f.get<double>("lr", o.lr);
-  o.weight_decay = f.get<double>("weight_decay", o.weight_decay);
-  o.seed = f.get<uint64_t>("seed", o.seed);
-  o.threads = f.get<int>("threads", o.threads);
-  o.eval_every_steps = f.get<int64_t>("eval_every_steps", o.eval_every_steps);
-  o.early_stop_metric = f.get<std::string>("early_stop_metric", o.early_stop_metric);
-  o.patience = f.get<int>("patience", o.patience);
-  o.max_steps = f.get<int64_t>("max_steps", o.max_steps);
-  o.loss.weights = f.get<std::vector<double>>("loss_weights", {});
-  o.loss.stop_ctcvr_grad_to_ctr = f.get<bool>("stop_ctcvr_grad_to_ctr", false);
-  f.finish();
-  FUNNEL_CHECK(o.batch_size > 0, "train.batch_size: must be > 0");
-  FUNNEL_CHECK(o.epochs > 0, "train.epochs: must be > 0");
-  FUNNEL_CHECK(o.lr > 0, "train.lr: must be > 0");
-  FUNNEL_CHECK(o.threads > 0, "train.threads: must be > 0");
-  FUNNEL_CHECK(o.early_stop_metric.find('.') != std::string::npos,
-               "train.early_stop_metric: expected <entry>.<metric>, e.g. cvr.auc");
-  return o;
-}
-
 Trainer::Trainer(const data::Cache& cache, std::shared_ptr<model::FunnelModel> model,
-                 std::shared_ptr<model::FeatureEmbedding> embedding, TrainerOptions options)
+                 std::shared_ptr<model::FeatureEmbedding> embedding, TrainerOptions options,
+                 std::vector<torch::Tensor> dense_parameters)
     : cache_(cache),
       model_(std::move(model)),
       embedding_(std::move(embedding)),
       options_(std::move(options)),
-      funnel_(funnel_of(cache.layout())),
-      loss_(funnel_, options_.loss) {
+      early_stop_(metric::parse_metric_path(options_.early_stop_metric, "train.early_stop_metric")),
+      funnel_(model::FunnelSpec::from_layout(cache.layout())),
+      loss_(funnel_, options_.loss),
+      evaluator_(*model_, *embedding_, funnel_),
+      dense_parameters_(std::move(dense_parameters)) {
+  early_stop_.check_entry(funnel_.events, funnel_.parents, "train.early_stop_metric");
+  if (dense_parameters_.empty()) {
+    dense_parameters_ = model_->parameters();
+  } else {
+    for (const auto& p : model_->parameters()) {
+      const bool trained = std::any_of(dense_parameters_.begin(), dense_parameters_.end(),
+                                       [&](const torch::Tensor& d) { return d.is_same(p); });
+      if (!trained) frozen_parameters_.push_back(p);
+    }
+  }
+  make_optimizer();
+}
+
+void Trainer::make_optimizer() {
   dense_optimizer_ = std::make_unique<torch::optim::Adam>(
-      model_->parameters(),
+      dense_parameters_,
       torch::optim::AdamOptions(options_.lr).weight_decay(options_.weight_decay));
 }
 
-double Trainer::step(const data::Batch& batch) {
+double Trainer::step(const data::Batch& batch, StepTimes* times) {
   model_->train();
+  FreezeGuard frozen(frozen_parameters_);
+  Stopwatch watch;
   const torch::Tensor x = embedding_->lookup(batch);
-  const model::FunnelOutput out = model_->forward(x);
+  lap(watch, times ? &times->lookup : nullptr);
+  const model::FunnelOutput out = model_->forward(model::model_input(batch, x));
+  lap(watch, times ? &times->forward : nullptr);
   // Labels are event-major in the batch: [E, B] without a copy.
   const torch::Tensor labels =
       torch::from_blob(const_cast<float*>(batch.labels.data()),
@@ -95,31 +80,46 @@ double Trainer::step(const data::Batch& batch) {
                                              " at step " + std::to_string(global_step_) +
                                              " (lower train.lr?); the last good checkpoint is kept");
   }
+  lap(watch, times ? &times->loss : nullptr);
   dense_optimizer_->zero_grad();
   loss.total.backward();
+  for (TrainerHook* h : hooks_) h->after_backward(batch, x);
+  lap(watch, times ? &times->backward : nullptr);
   dense_optimizer_->step();
+  lap(watch, times ? &times->dense : nullptr);
   embedding_->apply_gradients(batch, x.grad());
+  lap(watch, times ? &times->sparse : nullptr);
   ++global_step_;
   return value;
 }
 
 TrainResult Trainer::fit(const std::string& train_split, const std::string& validation_split,
                          const std::string& run_dir) {
+  RunOutputs outputs(run_dir);
+  FitOptions fo;
+  fo.train_split = train_split;
+  fo.validation_split = validation_split;
+  fo.outputs = &outputs;
+  return fit(fo);
+}
+
+TrainResult Trainer::fit(const FitOptions& fo) {
   torch::manual_seed(options_.seed);
   torch::set_num_threads(options_.threads);
-  const data::CacheSplit& split = cache_.split(train_split);
+  const data::CacheSplit& split = cache_.split(fo.train_split);
   data::LoaderOptions lo;
   lo.batch_size = options_.batch_size;
   lo.seed = options_.seed;
+  lo.begin_row = fo.begin_row;
+  lo.end_row = fo.end_row;
   data::Loader loader(cache_, split, lo);
-  std::unique_ptr<std::ofstream> log_file;
-  if (!run_dir.empty()) {
-    make_dirs(run_dir);
-    log_file = std::make_unique<std::ofstream>(join_path(run_dir, "log.jsonl"), std::ios::app);
-  }
+  RunOutputs no_outputs;
+  RunOutputs& out = fo.outputs ? *fo.outputs : no_outputs;
+  out.open_log(fo.log_name, fo.append_log);
+  const bool checkpoints = fo.checkpoints && out.writes();
 
   TrainResult result;
-  const bool higher = higher_is_better(options_.early_stop_metric);
+  const bool higher = early_stop_.higher_is_better;
   // After resume(): the run's progress so far (best value, patience, completed epochs).
   RunState& rs = run_state_;
   if (!rs.resumed) rs = RunState();
@@ -142,38 +142,45 @@ TrainResult Trainer::fit(const std::string& train_split, const std::string& vali
     loss_sum = 0;
     loss_steps = 0;
     bool keep_going = true;
-    if (!validation_split.empty()) {
-      const nlohmann::json m = evaluate(validation_split);
+    if (!fo.validation_split.empty()) {
+      const nlohmann::json m = evaluate(fo.validation_split);
       entry["validation"] = m;
-      const double v = metric_value(m, options_.early_stop_metric);
+      result.last_validation = m;
+      const double v = early_stop_.value_in(m);
       const bool improved = !std::isnan(v) && (higher ? v > best : v < best);
       if (improved || result.best_validation.is_null()) {
         if (improved) best = v;
         result.best_validation = m;
         rs.best_validation = m;
         since_best = 0;
-        if (!run_dir.empty()) save_checkpoint(join_path(run_dir, "checkpoint/best"));
+        if (checkpoints) save_checkpoint(out.path("checkpoint/best"));
       } else {
         ++since_best;
-        keep_going = options_.patience == 0 || since_best < options_.patience;
+        keep_going = !fo.early_stopping || options_.patience == 0 ||
+                     since_best < options_.patience;
       }
-      entry[options_.early_stop_metric] = std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
-      log_info("epoch " + std::to_string(epoch) + " step " + std::to_string(global_step_) + ": " +
-               options_.early_stop_metric + " = " + std::to_string(v) +
+      if (fo.early_stopping) {
+        entry[options_.early_stop_metric] =
+            std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
+      }
+      log_info(fo.label + " " + std::to_string(epoch) + " step " + std::to_string(global_step_) +
+               ": " + options_.early_stop_metric + " = " + std::to_string(v) +
                (improved ? " (best)" : ""));
     }
+    for (TrainerHook* h : hooks_) h->on_log(entry);
     result.log.push_back(entry);
-    if (log_file) *log_file << entry.dump() << "\n" << std::flush;
+    out.log(fo.log_name, entry);
     return keep_going;
   };
 
+  for (TrainerHook* h : hooks_) h->on_fit_start();
   bool stop = rs.stopped_early;
   result.stopped_early = rs.stopped_early;
   for (int epoch = rs.epochs_done; epoch < options_.epochs && !stop; ++epoch) {
     loader.start_epoch(static_cast<uint64_t>(epoch));
     Progress::Options po;
-    po.label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options_.epochs);
-    po.total = split.rows();
+    po.label = fo.label + " " + std::to_string(epoch + 1) + "/" + std::to_string(options_.epochs);
+    po.total = loader.rows();
     po.total_is_bytes = false;
     po.quiet = !options_.progress;
     Progress progress(po);
@@ -182,6 +189,7 @@ TrainResult Trainer::fit(const std::string& train_split, const std::string& vali
     Stopwatch epoch_watch;
     while (loader.next(batch)) {
       loss_sum += step(batch);
+      for (TrainerHook* h : hooks_) h->after_step(global_step_);
       ++loss_steps;
       epoch_rows += batch.size;
       result.samples += batch.size;
@@ -204,7 +212,7 @@ TrainResult Trainer::fit(const std::string& train_split, const std::string& vali
     rs.epochs_done = epoch + 1;
     rs.samples = result.samples;
     rs.stopped_early = !keep_going;
-    if (!run_dir.empty()) save_checkpoint(join_path(run_dir, "checkpoint/last"));
+    if (checkpoints) save_checkpoint(out.path("checkpoint/last"));
     if (!keep_going) {
       result.stopped_early = true;
       stop = true;
@@ -213,52 +221,20 @@ TrainResult Trainer::fit(const std::string& train_split, const std::string& vali
   rs.resumed = false;
   result.steps = global_step_;
   result.train_seconds = train_seconds;
+  for (TrainerHook* h : hooks_) h->on_fit_end(global_step_);
   // Training ends on the best state, not the last.
-  if (!run_dir.empty() && path_exists(join_path(run_dir, "checkpoint/best/dense.pt"))) {
-    load_checkpoint(join_path(run_dir, "checkpoint/best"));
+  if (checkpoints && path_exists(out.path("checkpoint/best/dense.pt"))) {
+    load_checkpoint(out.path("checkpoint/best"));
   }
   return result;
 }
 
-FunnelPredictions Trainer::predict(const std::string& split_name) const {
-  const data::CacheSplit& split = cache_.split(split_name);
-  data::LoaderOptions lo;
-  lo.batch_size = 8192;
-  lo.shuffle = false;
-  data::Loader loader(cache_, split, lo);
-  loader.start_epoch(0);
-  const size_t n = split.rows(), E = funnel_.events.size();
-  FunnelPredictions p;
-  p.n = n;
-  p.log_p.resize(E * n);
-  p.labels.resize(E * n);
-  const bool grouped = cache_.layout().has_group;
-  if (grouped) p.group.resize(n);
-  torch::NoGradGuard no_grad;
-  model_->eval();
-  data::Batch b;
-  while (loader.next(b)) {
-    const torch::Tensor x = embedding_->lookup(b);
-    const model::FunnelOutput out = model_->forward(x);
-    const std::vector<torch::Tensor> log_p = model::entire_space_log_p(out, funnel_.parents);
-    for (size_t e = 0; e < E; ++e) {
-      const torch::Tensor lp = log_p[e].to(torch::kCPU, torch::kFloat32).contiguous();
-      const float* src = lp.data_ptr<float>();
-      for (size_t i = 0; i < b.size; ++i) {
-        p.log_p[e * n + b.row[i]] = src[i];
-        p.labels[e * n + b.row[i]] = b.labels[e * b.size + i];
-      }
-    }
-    if (grouped) {
-      for (size_t i = 0; i < b.size; ++i) p.group[b.row[i]] = b.group[i];
-    }
-  }
-  const_cast<model::FunnelModel&>(*model_).train();
-  return p;
+metric::FunnelPredictions Trainer::predict(const std::string& split) const {
+  return evaluator_.predict(cache_, split);
 }
 
 nlohmann::json Trainer::evaluate(const std::string& split) const {
-  return funnel_metrics(predict(split), funnel_.events, funnel_.parents);
+  return evaluator_.evaluate(cache_, split);
 }
 
 void Trainer::save_checkpoint(const std::string& dir) const {
@@ -295,6 +271,8 @@ void Trainer::load_checkpoint(const std::string& dir) {
     torch::serialize::InputArchive dense;
     dense.load_from(join_path(dir, "dense.pt"));
     model_->load(dense);
+    // Into a fresh Adam: loading over existing state is not valid on every LibTorch version.
+    make_optimizer();
     torch::serialize::InputArchive opt;
     opt.load_from(join_path(dir, "dense_optimizer.pt"));
     dense_optimizer_->load(opt);

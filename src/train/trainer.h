@@ -1,16 +1,18 @@
 #pragma once
-// The training loop shared by every model (DESIGN.md: models add auxiliary terms through
-// FunnelOutput, never by forking the trainer). One step:
-//   x = embedding.lookup(batch)            (leaf tensor of gathered rows)
-//   out = model(x); L = loss(out, labels)  (FunnelLoss; click space for DNN)
-//   L.backward(); Adam on the dense parameters; lazy sparse update of the touched rows.
-// After each epoch (and every N steps if asked) the validation split is evaluated with
-// funnel_metrics; early stopping keeps the best state. A NaN/Inf loss stops training with the
-// step number; the last good checkpoint stays on disk.
+// The one training loop (DESIGN.md; STYLE.md: a new method adds a hook, never a second loop).
+// Every model, the AutoHERI search (its Theta side), the evolution's and the validated
+// derivation's short trainings and the benchmarks run it. One step:
+//   x = embedding.lookup(batch)              (leaf tensor of gathered rows)
+//   out = model(ModelInput); L = loss(out)   (FunnelLoss; click space for DNN)
+//   L.backward(); hooks: after_backward      (the place of a gradient all-reduce)
+//   Adam on the dense parameters; lazy sparse update of the touched rows
+//   hooks: after_step                        (extra work of the iteration: AutoHERI's alpha step)
+// After each epoch (and every N steps if asked) the Evaluator scores the validation split;
+// early stopping keeps the best state. A NaN/Inf loss stops training with the step number;
+// the last good checkpoint stays on disk. What is written where is decided by RunOutputs.
 
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,71 +23,101 @@
 
 #include "core/error.h"
 #include "data/cache.h"
+#include "metric/funnel_metrics.h"
+#include "model/evaluator.h"
 #include "model/feature_embedding.h"
 #include "model/model.h"
 #include "train/funnel_loss.h"
-#include "train/funnel_metrics.h"
+#include "train/run_outputs.h"
+#include "train/trainer_options.h"
 
 namespace funnel::train {
-
-struct TrainerOptions {
-  /// Rows per step.
-  size_t batch_size = 1024;
-  /// Passes over the training split.
-  int epochs = 1;
-  /// Adam learning rate of the dense parameters (AutoHERI §4.1.2 uses 0.005).
-  double lr = 0.005;
-  /// L2 penalty of the dense parameters (Adam weight_decay).
-  double weight_decay = 0.0;
-  /// Seed of the shuffle order, dropout and dense initialisation.
-  uint64_t seed = 1;
-  /// Intra-op threads of LibTorch (1 = deterministic; measure before raising on 2 cores).
-  int threads = 1;
-  /// Evaluate on validation every N steps as well as after each epoch (0 = epochs only).
-  int64_t eval_every_steps = 0;
-  /// Early stopping: metric on the validation split, "<entry>.<metric>" (e.g. cvr.auc,
-  /// ctcvr.nll); higher is better for auc/gauc, lower for nll.
-  std::string early_stop_metric = "cvr.auc";
-  /// Evaluations without improvement before stopping (0 = never stop early).
-  int patience = 2;
-  /// Stop after this many steps in total (0 = no limit; for quick runs).
-  int64_t max_steps = 0;
-  /// Progress line on stderr.
-  bool progress = true;
-  FunnelLossOptions loss;
-};
-
-/// Parses the "train" object of an experiment config (strict keys).
-TrainerOptions parse_trainer_options(const nlohmann::json& train);
 
 struct TrainResult {
   /// One object per evaluation: {"epoch", "step", "train_loss", "validation": {...}, ...}.
   std::vector<nlohmann::json> log;
   nlohmann::json best_validation;  ///< metrics at the best evaluation (null without validation)
+  nlohmann::json last_validation;  ///< metrics at the last evaluation (null without validation)
   int64_t steps = 0;
   uint64_t samples = 0;
   double train_seconds = 0;
   bool stopped_early = false;
 };
 
+/// Seconds spent in each phase of Trainer::step, summed over the steps it was given to.
+struct StepTimes {
+  double lookup = 0, forward = 0, loss = 0, backward = 0, dense = 0, sparse = 0;
+};
+
+/// Extension points of the loop. Every method has a no-op default.
+class TrainerHook {
+ public:
+  virtual ~TrainerHook() = default;
+  /// Once at the start of fit(), after seeding.
+  virtual void on_fit_start() {}
+  /// After backward, before the optimizers step: the dense gradients are in the parameters'
+  /// grad(), the embedding rows' in x.grad().
+  virtual void after_backward(const data::Batch& batch, const torch::Tensor& x) {}
+  /// After every training step; `step` counts the steps done so far.
+  virtual void after_step(int64_t step) {}
+  /// Before an evaluation's log line is written: add or rename fields.
+  virtual void on_log(nlohmann::json& entry) {}
+  /// Once at the end of fit().
+  virtual void on_fit_end(int64_t step) {}
+};
+
+/// What one fit() trains on and what it writes.
+struct FitOptions {
+  std::string train_split = "train";
+  /// Evaluated after each epoch and every train.eval_every_steps; "" = none.
+  std::string validation_split;
+  /// Rows [begin_row, end_row) of the training split (end_row 0 = all): the search holds out
+  /// the tail for its alpha step.
+  uint64_t begin_row = 0;
+  uint64_t end_row = 0;
+  /// Logs and checkpoints go here; null or without a folder, nothing is written.
+  RunOutputs* outputs = nullptr;
+  /// The evaluations' JSONL log in the run folder, continued (a resumed run) or started afresh.
+  std::string log_name = "log.jsonl";
+  bool append_log = true;
+  /// Write checkpoint/last after every epoch and checkpoint/best at every improvement, and end
+  /// on the best state. Off for the search, whose result is its last supernet.
+  bool checkpoints = true;
+  /// Stop after train.patience evaluations without improvement of train.early_stop_metric.
+  bool early_stopping = true;
+  /// Progress and log label of an epoch ("epoch", "search epoch").
+  std::string label = "epoch";
+};
+
 class Trainer {
  public:
+  /// `dense_parameters`: what the loop's Adam trains; empty = every parameter of the model.
+  /// The model's other parameters are frozen (no gradient) during a step: AutoHERI's search
+  /// keeps alpha fixed in its Theta step (eq. 3). Throws unless options.early_stop_metric
+  /// names an entry of the cache's funnel.
   Trainer(const data::Cache& cache, std::shared_ptr<model::FunnelModel> model,
-          std::shared_ptr<model::FeatureEmbedding> embedding, TrainerOptions options);
+          std::shared_ptr<model::FeatureEmbedding> embedding, TrainerOptions options,
+          std::vector<torch::Tensor> dense_parameters = {});
 
-  /// Trains on `train_split`, evaluating on `validation_split` ("" = none). When `run_dir` is
-  /// not empty, writes run_dir/log.jsonl (one line per evaluation) and a checkpoint of the
-  /// last epoch and of the best evaluation under run_dir/checkpoint/.
+  /// Hooks are called in the order they were added; not owned.
+  void add_hook(TrainerHook* hook) { hooks_.push_back(hook); }
+
+  TrainResult fit(const FitOptions& fit);
+  /// fit() on `train_split` with early stopping on `validation_split` ("" = none); with a
+  /// `run_dir`, log.jsonl and checkpoints under it.
   TrainResult fit(const std::string& train_split, const std::string& validation_split,
                   const std::string& run_dir = "");
 
-  /// Entire-space log-probabilities of every event for every row of `split`, in row order.
-  FunnelPredictions predict(const std::string& split) const;
+  /// One training step on `batch`; returns the loss. With `times`, adds each phase's seconds.
+  double step(const data::Batch& batch, StepTimes* times = nullptr);
 
-  /// funnel_metrics of predict(split).
+  /// The evaluator of the trained model, and two shorthands on this trainer's cache.
+  const model::Evaluator& evaluator() const { return evaluator_; }
+  metric::FunnelPredictions predict(const std::string& split) const;
   nlohmann::json evaluate(const std::string& split) const;
 
-  /// Dense weights and sparse tables (with optimizer state) to / from a folder.
+  /// Dense weights, Adam state and sparse tables (with optimizer state) to / from a folder.
+  /// Loading restores into a fresh Adam (valid whatever state the current one has).
   void save_checkpoint(const std::string& dir) const;
   void load_checkpoint(const std::string& dir);
 
@@ -97,17 +129,23 @@ class Trainer {
   int resume(const std::string& run_dir);
 
   const TrainerOptions& options() const { return options_; }
+  int64_t global_step() const { return global_step_; }
 
  private:
-  double step(const data::Batch& batch);
+  void make_optimizer();
 
   const data::Cache& cache_;
   std::shared_ptr<model::FunnelModel> model_;
   std::shared_ptr<model::FeatureEmbedding> embedding_;
   TrainerOptions options_;
+  metric::MetricPath early_stop_;
   model::FunnelSpec funnel_;
   FunnelLoss loss_;
+  model::Evaluator evaluator_;
+  std::vector<torch::Tensor> dense_parameters_;
+  std::vector<torch::Tensor> frozen_parameters_;
   std::unique_ptr<torch::optim::Optimizer> dense_optimizer_;
+  std::vector<TrainerHook*> hooks_;
   int64_t global_step_ = 0;
 
   /// Progress of the current run, saved with every checkpoint (state.json) for resume().

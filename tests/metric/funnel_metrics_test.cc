@@ -1,4 +1,4 @@
-#include "train/funnel_metrics.h"
+#include "metric/funnel_metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include "core/rng.h"
 #include "metric/auc.h"
 
-namespace funnel::train {
+namespace funnel::metric {
 namespace {
 
 TEST(FunnelMetrics, NamesAndPopulations) {
@@ -59,4 +59,4 @@ TEST(FunnelMetrics, ThreeEventsHaveIntermediateEntries) {
 }
 
 }  // namespace
-}  // namespace funnel::train
+}  // namespace funnel::metric

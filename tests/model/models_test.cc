@@ -11,6 +11,7 @@
 #include "model/esmm.h"
 #include "model/funnel_output.h"
 #include "model/model.h"
+#include "model/model_input.h"
 #include "model/shared_bottom.h"
 #include "funnels.h"
 
@@ -159,6 +160,33 @@ TEST(ModelsTest, AdamReducesLossOnSeparableProblem) {
         << name << ": " << losses.front() << " -> " << losses.back();
     // Seeded and single-threaded: bit-identical on a second run.
     EXPECT_EQ(train_losses(name, 60), losses) << name;
+  }
+}
+
+TEST(ModelsTest, EveryModelReadsTheRowsOfItsInput) {
+  torch::manual_seed(2);
+  const torch::Tensor x = torch::randn({6, 5});
+  const ModelInput rows = x;  // a bare row tensor is a valid input
+  EXPECT_EQ(rows.rows(), 6);
+  EXPECT_FALSE(rows.has_lists());
+  // The same rows as two lists of 2 and 4, with positions and time stamps.
+  ModelInput lists(x);
+  lists.list_offsets = torch::tensor({0, 2, 6}, torch::kLong);
+  lists.positions = torch::tensor({0, 1, 0, 1, 2, 3}, torch::kLong);
+  lists.timestamps = torch::arange(6, torch::kLong);
+  EXPECT_TRUE(lists.has_lists());
+  EXPECT_EQ(lists.rows(), 6);
+  EXPECT_FALSE(ModelInput().x.defined());
+  for (const ModelEntry& entry : model_registry()) {
+    const std::string name = entry.name;
+    const FunnelSpec funnel = name == "esm2" ? testing::esm2_graph() : three_events();
+    auto model = make_model(name, funnel, 5, json());
+    model->eval();
+    // Per-row models ignore the list structure.
+    const FunnelOutput a = model->forward(x), b = model->forward(lists);
+    for (size_t e = 0; e < funnel.num_events(); ++e) {
+      EXPECT_TRUE(torch::equal(a.cond_log_p[e], b.cond_log_p[e])) << name << " " << e;
+    }
   }
 }
 

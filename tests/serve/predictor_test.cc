@@ -22,6 +22,13 @@ nlohmann::json data_section() {
     "numeric": ["price", "age"]})");
 }
 
+/// The embedding options of the test bundle (tables seeded with 11).
+model::FeatureEmbeddingOptions embedding_options(const nlohmann::json& j) {
+  model::FeatureEmbeddingOptions o = model::FeatureEmbeddingOptions::from_json(j);
+  o.table.seed = 11;
+  return o;
+}
+
 data::Batch batch() {
   data::Batch b;
   b.size = 3;
@@ -54,7 +61,7 @@ class BundleTest : public ::testing::Test {
     const nlohmann::json emb_json = {{"dim", 4}};
     auto emb = std::make_shared<model::FeatureEmbedding>(
         layout_, std::vector<uint64_t>{10, 7, 5},
-        model::parse_feature_embedding_options(emb_json, 11));
+        embedding_options(emb_json));
     const model::FunnelSpec funnel{layout_.events, layout_.event_parent};
     const nlohmann::json opts = {{"towers", {8, 4}}};
     auto net = model::make_model("esmm", funnel, emb->input_dim(), opts);
@@ -67,8 +74,14 @@ class BundleTest : public ::testing::Test {
       }
     }
     path_ = join_path(dir_, "model.bundle");
-    model::write_bundle(path_, model::make_bundle("esmm", opts, emb_json, data_section(), layout_,
-                                                  vocabs, {0.5f, 1.0f}, {2.0f, 3.0f}, *net, *emb));
+    model::BundleSpec spec;
+    spec.model = model::parse_model_options("esmm", opts);
+    spec.embedding = embedding_options(emb_json);
+    spec.data = data::parse_data_config(data_section(), "");
+    spec.vocabs = std::move(vocabs);
+    spec.dense_mean = {0.5f, 1.0f};
+    spec.dense_std = {2.0f, 3.0f};
+    model::write_bundle(path_, model::make_bundle(spec, *net, *emb));
   }
 
   std::string error_of(const std::string& bytes) {
@@ -97,6 +110,22 @@ TEST_F(BundleTest, LoadedBundleScoresIdentically) {
   EXPECT_EQ(s.log_p, expected_);
 }
 
+// The bundle records resolved, typed sections and reads input as training did, without files.
+TEST_F(BundleTest, RecordsTheResolvedSectionsAndReadsWithoutFiles) {
+  const model::LoadedBundle b = model::load_bundle(path_);
+  EXPECT_EQ(b.model.name, "esmm");
+  EXPECT_EQ(b.header["model_options"]["towers"], nlohmann::json({8, 4}));
+  EXPECT_EQ(b.header["model_options"]["activation"], "relu");  // a default, written out
+  EXPECT_EQ(b.header["embedding"]["dim"], 4);
+  EXPECT_TRUE(b.data.train.empty());
+  EXPECT_EQ(b.schema.categorical.size(), 3u);
+  const data::DataConfig read = bundle_data_config(b, /*with_labels=*/false);
+  EXPECT_TRUE(read.train.empty());
+  EXPECT_TRUE(read.schema.labels.empty());
+  EXPECT_EQ(read.schema.numeric.size(), 2u);
+  EXPECT_EQ(bundle_data_config(b, /*with_labels=*/true).schema.labels.size(), 2u);
+}
+
 TEST_F(BundleTest, DamagedBundlesAreClearErrors) {
   const std::string bytes = read_text_file(path_);
   EXPECT_NE(error_of(bytes.substr(0, bytes.size() - 1)).find("truncated"), std::string::npos);
@@ -107,6 +136,11 @@ TEST_F(BundleTest, DamagedBundlesAreClearErrors) {
   std::string version = bytes;
   version[8] = 7;
   EXPECT_NE(error_of(version).find("version 7"), std::string::npos) << error_of(version);
+  // Bundles of the first format (a raw data section) are refused by number, not misread.
+  version[8] = 1;
+  EXPECT_NE(error_of(version).find("bundle format version 1, this build reads version 2"),
+            std::string::npos)
+      << error_of(version);
   EXPECT_NE(error_of("hello").find("not a Funnel model bundle"), std::string::npos);
   EXPECT_NE(error_of("").find("not a Funnel model bundle"), std::string::npos);
 }

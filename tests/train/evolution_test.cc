@@ -139,12 +139,12 @@ TEST(EvolutionTest, RunReturnsTheBestEverAndDeterministicBySeed) {
 
 TEST(EvolutionTest, OptionsAreStrict) {
   TrainerOptions t;
-  EXPECT_THROW(parse_evolution_options(json{{"populaton", 3}}, t), std::exception);
-  EXPECT_THROW(parse_evolution_options(json{{"population", 3}, {"sample_size", 4}}, t),
+  EXPECT_THROW(EvolutionOptions::from_json(json{{"populaton", 3}}), std::exception);
+  EXPECT_THROW(EvolutionOptions::from_json(json{{"population", 3}, {"sample_size", 4}}),
                std::exception);
-  const EvolutionOptions o = parse_evolution_options(
-      json{{"population", 3}, {"sample_size", 2}, {"cycles", 1}, {"steps_per_candidate", 9}}, t);
-  EXPECT_EQ(o.train.max_steps, 9);
+  const EvolutionOptions o = EvolutionOptions::from_json(
+      json{{"population", 3}, {"sample_size", 2}, {"cycles", 1}, {"steps_per_candidate", 9}});
+  EXPECT_EQ(o.candidate_training(t).max_steps, 9);
 }
 
 /// 3 k impressions of click -> arrive -> buy driven by user and item effects.
@@ -184,19 +184,19 @@ TEST(EvolutionTest, SmallTrainedRunIsDeterministicAndGivesAValidArch) {
   TrainerOptions t;
   t.batch_size = 256;
   t.progress = false;
-  const EvolutionOptions o = parse_evolution_options(
+  const EvolutionOptions o = EvolutionOptions::from_json(
       json{{"population", 3}, {"sample_size", 2}, {"cycles", 2}, {"steps_per_candidate", 6},
-           {"seed", 4}},
-      t);
+           {"seed", 4}});
   model::FeatureEmbeddingOptions eo;
   eo.embedding_dim = 4;
   eo.table.seed = 1;
   model::AutoHeriArch a = templ(model::IntegrationScheme::kHierarchical, false);
   a.towers = {8, 4};
   a.edges = model::candidate_edges(a.funnel(), a.scheme, a.skip);
-  const json mo = {{"towers", {8, 4}}};
+  const model::AutoHeriOptions mo = model::AutoHeriOptions::from_json(json{{"towers", {8, 4}}});
   auto run = [&](const std::string& history) {
-    return RegularizedEvolution(a, o, make_training_fitness(cache, mo, eo, o, "train", "validation"))
+    return RegularizedEvolution(a, o,
+                                make_training_fitness(cache, mo, eo, o, t, "train", "validation"))
         .run(history);
   };
   const std::string history = join_path(dir, "evolution.jsonl");

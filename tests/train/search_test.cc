@@ -88,11 +88,16 @@ class SearchTest : public ::testing::Test {
         model::AutoHeriOptions::from_json(model_options));
     return s;
   }
+  /// The Theta side of every search here.
+  static TrainerOptions theta() {
+    TrainerOptions t;
+    t.batch_size = 256;
+    t.progress = false;
+    t.max_steps = 25;
+    return t;
+  }
   static SearchOptions options() {
     SearchOptions o;
-    o.train.batch_size = 256;
-    o.train.progress = false;
-    o.train.max_steps = 25;
     o.alpha_lr = 0.05;
     o.alpha_log_every = 5;
     return o;
@@ -127,7 +132,7 @@ data::Cache* SearchTest::cache_ = nullptr;
 
 TEST_F(SearchTest, ThetaStepFixesAlphaAndAlphaStepFixesTheta) {
   Setup s = setup(3);
-  ArchSearch search(*cache_, s.net, s.embedding, options());
+  ArchSearch search(*cache_, s.net, s.embedding, options(), theta());
   const data::Batch train = first_batch("train"), held = first_batch("validation");
   auto rows = [&] { return s.embedding->lookup(train).detach().clone(); };
 
@@ -149,6 +154,66 @@ TEST_F(SearchTest, ThetaStepFixesAlphaAndAlphaStepFixesTheta) {
   for (const auto& p : s.net->parameters()) EXPECT_TRUE(p.requires_grad());
 }
 
+/// Through the loop: during every Theta step alpha has no gradient (frozen), and the alpha
+/// step that the search's hook runs after it sends no gradient into Theta (its gradients are
+/// still the Theta step's) while it moves alpha. A spy hook added after the search's sees both.
+class ThetaAlphaSpy : public TrainerHook {
+ public:
+  explicit ThetaAlphaSpy(model::AutoHeriModel& net)
+      : net_(net), alpha_grads_(snap(net.arch_parameters(), true)) {}
+  void after_backward(const data::Batch&, const torch::Tensor&) override {
+    // The Theta step's backward put nothing into alpha's gradient (still the last alpha
+    // step's, zero before the first).
+    for (const auto& a : net_.arch_parameters()) EXPECT_FALSE(a.requires_grad());
+    EXPECT_TRUE(same(alpha_grads_, snap(net_.arch_parameters(), true)));
+    alpha_ = snap(net_.arch_parameters(), false);
+    theta_grads_ = snap(net_.weight_parameters(), true);
+  }
+  void after_step(int64_t step) override {
+    ++steps;
+    // The Theta step changed no alpha: whatever moved alpha since, it was the alpha step.
+    alpha_moved += !same(alpha_, snap(net_.arch_parameters(), false));
+    EXPECT_TRUE(same(theta_grads_, snap(net_.weight_parameters(), true))) << step;
+    for (const auto& p : net_.parameters()) EXPECT_TRUE(p.requires_grad());
+    alpha_grads_ = snap(net_.arch_parameters(), true);
+  }
+  int steps = 0;
+  int alpha_moved = 0;
+
+ private:
+  static std::vector<torch::Tensor> snap(const std::vector<torch::Tensor>& ps, bool grads) {
+    std::vector<torch::Tensor> out;
+    for (const auto& p : ps) {
+      const torch::Tensor t = grads ? p.grad() : p;
+      out.push_back(t.defined() ? t.detach().clone() : torch::zeros_like(p));
+    }
+    return out;
+  }
+  static bool same(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!torch::equal(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  model::AutoHeriModel& net_;
+  std::vector<torch::Tensor> alpha_, theta_grads_, alpha_grads_;
+};
+
+TEST_F(SearchTest, TheAlphaStepRunsAsAHookAfterEveryThetaStep) {
+  Setup s = setup(8);
+  TrainerOptions t = theta();
+  t.max_steps = 4;
+  ArchSearch search(*cache_, s.net, s.embedding, options(), t);
+  ThetaAlphaSpy spy(*s.net);
+  search.trainer().add_hook(&spy);
+  const SearchResult r = search.run("train", "");
+  EXPECT_EQ(r.steps, 4);
+  EXPECT_EQ(spy.steps, 4);
+  EXPECT_EQ(spy.alpha_moved, 4);  // one alpha step per iteration, after the Theta step
+  EXPECT_GT(r.alpha_samples, 3u * 128);  // four batches of the held-out tail
+  EXPECT_LE(r.alpha_samples, 4u * 256);
+}
+
 // search.alpha_space = click: the alpha step minimises the post-click events' conditional
 // losses on the rows where their parent happened, not the entire-space loss of eq. 3.
 TEST_F(SearchTest, ClickSpaceAlphaStepMinimisesTheClickSpaceLoss) {
@@ -156,13 +221,13 @@ TEST_F(SearchTest, ClickSpaceAlphaStepMinimisesTheClickSpaceLoss) {
   SearchOptions o = options();
   o.alpha_space = model::TrainingSpace::kClickSpace;
   Setup s = setup(4);
-  ArchSearch search(*cache_, s.net, s.embedding, o);
+  ArchSearch search(*cache_, s.net, s.embedding, o, theta());
   // Reference: the click-space loss of the same batch and its gradient in the alpha logits.
   const torch::Tensor x = s.embedding->lookup(held).detach();
   const torch::Tensor labels =
       torch::from_blob(const_cast<float*>(held.labels.data()),
                        {int64_t(held.num_events), int64_t(held.size)}, torch::kFloat32);
-  FunnelLoss loss(s.net->funnel(), o.train.loss);
+  FunnelLoss loss(s.net->funnel(), theta().loss);
   const torch::Tensor click =
       loss.compute(s.net->forward(x), labels, model::TrainingSpace::kClickSpace).total;
   const double entire =
@@ -248,7 +313,7 @@ TEST_F(SearchTest, ValidatedDerivationKeepsTheBestPrefixOfTheAlphaRanking) {
 TEST_F(SearchTest, DeterministicBySeedWithOneThread) {
   auto run = [&](const std::string& out) {
     Setup s = setup(5);
-    ArchSearch search(*cache_, s.net, s.embedding, options());
+    ArchSearch search(*cache_, s.net, s.embedding, options(), theta());
     SearchResult r = search.run("train", "validation", out);
     return std::make_pair(r, snapshot(s.net->parameters()));
   };
@@ -260,20 +325,21 @@ TEST_F(SearchTest, DeterministicBySeedWithOneThread) {
   EXPECT_EQ(ra.first.last_validation, rb.first.last_validation);
   // A different seed gives a different search.
   Setup s = setup(6);
-  SearchOptions o = options();
-  o.train.seed = 6;
-  ArchSearch other(*cache_, s.net, s.embedding, o);
+  TrainerOptions t = theta();
+  t.seed = 6;
+  ArchSearch other(*cache_, s.net, s.embedding, options(), t);
   EXPECT_NE(other.run("train", "").arch.to_json(), ra.first.arch.to_json());
 }
 
 TEST_F(SearchTest, WritesTheAlphaTrajectoryAndDerivesTheArchitecture) {
   Setup s = setup(7);
   SearchOptions o = options();
-  o.train.eval_every_steps = 10;
-  o.train.epochs = 2;  // 17 iterations per epoch here; max_steps = 25 cuts the second
+  TrainerOptions t = theta();
+  t.eval_every_steps = 10;
+  t.epochs = 2;  // 17 iterations per epoch here; max_steps = 25 cuts the second
   o.derive.rule = model::DeriveOptions::Rule::kTopK;
   o.derive.top_k = 1;
-  ArchSearch search(*cache_, s.net, s.embedding, o);
+  ArchSearch search(*cache_, s.net, s.embedding, o, t);
   const std::string out = join_path(*dir_, "logs");
   const SearchResult r = search.run("train", "validation", out);
   EXPECT_EQ(r.steps, 25);
@@ -315,40 +381,40 @@ TEST_F(SearchTest, AlphaDataIsDistinctFromThetaData) {
   Setup s = setup(9);
   SearchOptions o = options();
   o.alpha_split = "train";
-  ArchSearch bad(*cache_, s.net, s.embedding, o);
+  ArchSearch bad(*cache_, s.net, s.embedding, o, theta());
   EXPECT_THROW(bad.run("train", ""), Error);
   o.alpha_split = "validation";
-  o.train.max_steps = 3;
-  ArchSearch good(*cache_, s.net, s.embedding, o);
+  TrainerOptions t = theta();
+  t.max_steps = 3;
+  ArchSearch good(*cache_, s.net, s.embedding, o, t);
   EXPECT_EQ(good.run("train", "").steps, 3);
   // Fixed models have nothing to search.
   model::AutoHeriArch arch = s.net->arch();
   auto fixed = std::make_shared<model::AutoHeriModel>(
       s.net->funnel(), s.embedding->input_dim(),
       model::AutoHeriOptions::from_json(json{{"alpha", "fixed"}, {"arch", arch.to_json()}}));
-  EXPECT_THROW(ArchSearch(*cache_, fixed, s.embedding, options()), Error);
+  EXPECT_THROW(ArchSearch(*cache_, fixed, s.embedding, options(), theta()), Error);
 }
 
 TEST_F(SearchTest, ParsesOptionsStrictly) {
-  const SearchOptions d = parse_search_options(json(), TrainerOptions());
+  const SearchOptions d = SearchOptions::from_json(json());
   EXPECT_EQ(d.alpha_split, "holdout");
   EXPECT_DOUBLE_EQ(d.holdout_fraction, 0.1);
-  const SearchOptions o = parse_search_options(
-      json{{"alpha_lr", 0.01}, {"alpha_split", "validation"}, {"derive", {{"rule", "top_k"}, {"k", 2}}}},
-      TrainerOptions());
+  const SearchOptions o = SearchOptions::from_json(
+      json{{"alpha_lr", 0.01}, {"alpha_split", "validation"}, {"derive", {{"rule", "top_k"}, {"k", 2}}}});
   EXPECT_DOUBLE_EQ(o.alpha_lr, 0.01);
   EXPECT_EQ(o.derive.rule, model::DeriveOptions::Rule::kTopK);
   EXPECT_EQ(o.derive.top_k, 2);
   EXPECT_EQ(d.alpha_space, model::TrainingSpace::kEntireSpace);
   EXPECT_FALSE(d.validate);
-  EXPECT_TRUE(parse_search_options(json{{"validate", true}}, TrainerOptions()).validate);
-  EXPECT_EQ(parse_search_options(json{{"alpha_space", "click"}}, TrainerOptions()).alpha_space,
+  EXPECT_TRUE(SearchOptions::from_json(json{{"validate", true}}).validate);
+  EXPECT_EQ(SearchOptions::from_json(json{{"alpha_space", "click"}}).alpha_space,
             model::TrainingSpace::kClickSpace);
   for (const json& bad : {json{{"alpha_lr", 0}}, json{{"holdout_fraction", 1.0}},
                           json{{"alpha_space", "impression"}},
                           json{{"derive", {{"rule", "best"}}}}, json{{"alpha_rate", 1}},
                           json{{"derive", {{"k", 0}, {"rule", "top_k"}}}}}) {
-    EXPECT_THROW(parse_search_options(bad, TrainerOptions()), Error) << bad.dump();
+    EXPECT_THROW(SearchOptions::from_json(bad), Error) << bad.dump();
   }
 }
 
@@ -366,20 +432,20 @@ TEST_F(SearchTest, FixedArchitectureTrainsAndRoundTripsThroughABundle) {
   to.max_steps = 15;
   to.progress = false;
   const FixedArchRun run =
-      train_fixed_arch(*cache_, arch, json{{"dropout", 0.0}}, eo, to, "train", "validation");
+      train_fixed_arch(*cache_, arch, model::AutoHeriOptions::from_json(json{{"dropout", 0.0}}),
+                       eo, to, "train", "validation");
   EXPECT_EQ(run.result.steps, 15);
   EXPECT_TRUE(run.result.best_validation["cvr"]["auc"].is_number());
   EXPECT_EQ(run.net->arch().num_connections(), 4u);
 
-  std::vector<data::Vocabulary> vocabs;
-  for (size_t f = 0; f < cache_->layout().sparse.size(); ++f) vocabs.push_back(cache_->load_vocab(f));
-  json model_options = {{"alpha", "fixed"}, {"arch", arch.to_json()}};
-  const json data_section = data::schema_to_json(cache_->schema());
+  const model::ModelConfig model_config = model::parse_model_options(
+      "autoheri", json{{"alpha", "fixed"}, {"arch", arch.to_json()}});
   const std::string file = join_path(*dir_, "autoheri.bundle");
-  model::write_bundle(file, model::make_bundle("autoheri", model_options, json{{"dim", 4}},
-                                               data_section, cache_->layout(), vocabs,
-                                               cache_->dense_mean(), cache_->dense_std(), *run.net,
-                                               *run.embedding));
+  model::write_bundle(
+      file, model::make_bundle(model::BundleSpec::of_cache(
+                                   *cache_, data::DataConfig(), model_config,
+                                   model::FeatureEmbeddingOptions::from_json(json{{"dim", 4}})),
+                               *run.net, *run.embedding));
   const model::LoadedBundle b = model::load_bundle(file);
   auto* loaded = dynamic_cast<model::AutoHeriModel*>(b.net.get());
   ASSERT_NE(loaded, nullptr);

@@ -22,6 +22,7 @@
 namespace funnel::train {
 namespace {
 
+using nlohmann::json;
 using testing::sigmoid;
 
 struct Generated {
@@ -155,8 +156,8 @@ TEST_F(TrainerTest, SameSeedOneThreadIsDeterministic) {
   Run a = make("esmm", o), b = make("esmm", o);
   a.trainer->fit("train", "");
   b.trainer->fit("train", "");
-  const FunnelPredictions pa = a.trainer->predict("validation");
-  const FunnelPredictions pb = b.trainer->predict("validation");
+  const metric::FunnelPredictions pa = a.trainer->predict("validation");
+  const metric::FunnelPredictions pb = b.trainer->predict("validation");
   EXPECT_EQ(pa.log_p, pb.log_p);
   o.seed = 2;
   Run c = make("esmm", o);
@@ -241,8 +242,8 @@ class PoisonedModel : public model::FunnelModel {
  public:
   PoisonedModel(std::shared_ptr<model::FunnelModel> inner, int bad_from)
       : inner_(register_module("inner", std::move(inner))), bad_from_(bad_from) {}
-  model::FunnelOutput forward(const torch::Tensor& x) override {
-    model::FunnelOutput out = inner_->forward(x);
+  model::FunnelOutput forward(const model::ModelInput& input) override {
+    model::FunnelOutput out = inner_->forward(input);
     if (is_training() && ++calls_ > bad_from_) {
       out.cond_log_p[0] = out.cond_log_p[0] * std::numeric_limits<float>::quiet_NaN();
     }
@@ -286,14 +287,89 @@ TEST_F(TrainerTest, NanLossStopsWithTheStepAndKeepsTheLastCheckpoint) {
   for (float v : p.log_p) ASSERT_TRUE(std::isfinite(v));
 }
 
+/// Records what the loop shows its hooks; checks, around every step, that the parameters the
+/// loop does not train get no gradient and do not move, and that the trained ones do.
+class SpyHook : public TrainerHook {
+ public:
+  SpyHook(std::vector<torch::Tensor> trained, std::vector<torch::Tensor> frozen)
+      : trained_(std::move(trained)), frozen_(std::move(frozen)) {}
+  void on_fit_start() override { calls.push_back("start"); }
+  void after_backward(const data::Batch& batch, const torch::Tensor& x) override {
+    calls.push_back("backward");
+    EXPECT_TRUE(x.grad().defined());
+    EXPECT_EQ(x.size(0), static_cast<int64_t>(batch.size));
+    for (const auto& p : frozen_) {
+      EXPECT_FALSE(p.requires_grad());
+      EXPECT_FALSE(p.grad().defined() && p.grad().abs().sum().item<double>() > 0);
+    }
+    for (const auto& p : trained_) EXPECT_TRUE(p.grad().defined());
+    before_ = snapshot();
+  }
+  void after_step(int64_t step) override {
+    calls.push_back("step " + std::to_string(step));
+    const auto after = snapshot();
+    for (size_t i = 0; i < frozen_.size(); ++i) EXPECT_TRUE(torch::equal(before_[i], after[i]));
+    bool moved = false;
+    for (size_t i = frozen_.size(); i < after.size(); ++i) {
+      moved |= !torch::equal(before_[i], after[i]);
+    }
+    EXPECT_TRUE(moved);
+    for (const auto& p : frozen_) EXPECT_TRUE(p.requires_grad());  // unfrozen after the step
+  }
+  void on_log(nlohmann::json& entry) override {
+    calls.push_back("log");
+    entry["spy"] = true;
+  }
+  void on_fit_end(int64_t step) override { calls.push_back("end " + std::to_string(step)); }
+
+  std::vector<std::string> calls;
+
+ private:
+  std::vector<torch::Tensor> snapshot() const {
+    std::vector<torch::Tensor> out;
+    for (const auto* list : {&frozen_, &trained_}) {
+      for (const auto& p : *list) out.push_back(p.detach().clone());
+    }
+    return out;
+  }
+  std::vector<torch::Tensor> trained_, frozen_;
+  std::vector<torch::Tensor> before_;
+};
+
+TEST_F(TrainerTest, HooksSeeEveryStepAndUntrainedParametersStayFixed) {
+  TrainerOptions o = quick();
+  o.epochs = 1;
+  o.max_steps = 3;
+  Run r = make("esmm", o);
+  // Train only the first tower: the second must neither get a gradient nor move.
+  std::vector<torch::Tensor> trained, frozen;
+  for (const auto& item : r.net->named_parameters()) {
+    (item.key().rfind("tower0.", 0) == 0 ? trained : frozen).push_back(item.value());
+  }
+  ASSERT_FALSE(trained.empty());
+  ASSERT_FALSE(frozen.empty());
+  o.progress = false;
+  Trainer t(*cache_, r.net, r.emb, o, trained);
+  SpyHook spy(trained, frozen);
+  t.add_hook(&spy);
+  const TrainResult res = t.fit("train", "validation");
+  EXPECT_EQ(res.steps, 3);
+  EXPECT_EQ(spy.calls, (std::vector<std::string>{"start", "backward", "step 1", "backward",
+                                                 "step 2", "backward", "step 3", "log",
+                                                 "end 3"}));
+  ASSERT_EQ(res.log.size(), 1u);
+  EXPECT_EQ(res.log[0]["spy"], true);
+  EXPECT_EQ(res.last_validation, res.log[0]["validation"]);
+}
+
 TEST(TrainerOptions, ParsesStrictly) {
   const TrainerOptions o =
-      parse_trainer_options({{"batch_size", 512}, {"epochs", 2}, {"loss_weights", {1, 3}}});
+      TrainerOptions::from_json(json{{"batch_size", 512}, {"epochs", 2}, {"loss_weights", {1, 3}}});
   EXPECT_EQ(o.batch_size, 512u);
   EXPECT_EQ(o.loss.weights, (std::vector<double>{1, 3}));
-  EXPECT_THROW(parse_trainer_options({{"epoch", 2}}), Error);
-  EXPECT_THROW(parse_trainer_options({{"batch_size", 0}}), Error);
-  EXPECT_THROW(parse_trainer_options({{"early_stop_metric", "auc"}}), Error);
+  EXPECT_THROW(TrainerOptions::from_json(json{{"epoch", 2}}), Error);
+  EXPECT_THROW(TrainerOptions::from_json(json{{"batch_size", 0}}), Error);
+  EXPECT_THROW(TrainerOptions::from_json(json{{"early_stop_metric", "auc"}}), Error);
 }
 
 }  // namespace

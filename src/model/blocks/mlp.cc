@@ -2,28 +2,23 @@
 
 #include <torch/nn/module.h>
 
+#include "core/choice.h"
 #include "core/error.h"
 
 namespace funnel::model {
+namespace {
 
-Activation parse_activation(const std::string& name) {
-  if (name == "relu") return Activation::kRelu;
-  if (name == "leaky_relu") return Activation::kLeakyRelu;
-  if (name == "tanh") return Activation::kTanh;
-  throw Error("unknown activation '" + name + "' (known: relu, leaky_relu, tanh)");
+constexpr Choice<Activation> kActivations[] = {{"relu", Activation::kRelu},
+                                               {"leaky_relu", Activation::kLeakyRelu},
+                                               {"tanh", Activation::kTanh}};
+
+}  // namespace
+
+Activation parse_activation(const std::string& name, const std::string& path) {
+  return parse_choice(name, kActivations, path);
 }
 
-const char* activation_name(Activation a) {
-  switch (a) {
-    case Activation::kRelu:
-      return "relu";
-    case Activation::kLeakyRelu:
-      return "leaky_relu";
-    case Activation::kTanh:
-      return "tanh";
-  }
-  return "?";
-}
+const char* activation_name(Activation a) { return choice_name(a, kActivations); }
 
 torch::Tensor activate(Activation a, const torch::Tensor& x) {
   switch (a) {

@@ -18,8 +18,9 @@ namespace funnel::model {
 
 enum class Activation { kRelu, kLeakyRelu, kTanh };
 
-/// "relu", "leaky_relu" (slope 0.01), "tanh"; throws funnel::Error naming the known ones.
-Activation parse_activation(const std::string& name);
+/// "relu", "leaky_relu" (slope 0.01), "tanh"; throws funnel::Error naming `path` (the JSON
+/// path of the option) and every choice.
+Activation parse_activation(const std::string& name, const std::string& path = "activation");
 const char* activation_name(Activation a);
 /// Applies `a` elementwise.
 torch::Tensor activate(Activation a, const torch::Tensor& x);

@@ -1,0 +1,71 @@
+#include "model/evaluator.h"
+
+#include <torch/types.h>
+
+#include "data/loader.h"
+#include "model/model_input.h"
+
+namespace funnel::model {
+namespace {
+
+/// Eval mode while alive; the mode the module had before afterwards (also on errors).
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(torch::nn::Module& m) : m_(m), was_training_(m.is_training()) {
+    m_.eval();
+  }
+  ~EvalModeGuard() { m_.train(was_training_); }
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  torch::nn::Module& m_;
+  bool was_training_;
+};
+
+}  // namespace
+
+Evaluator::Evaluator(FunnelModel& net, const FeatureEmbedding& embedding, FunnelSpec funnel)
+    : net_(net), embedding_(embedding), funnel_(std::move(funnel)) {
+  funnel_.validate();
+}
+
+BatchScores Evaluator::score(const data::Batch& batch) const {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = embedding_.lookup(batch);
+  const FunnelOutput out = net_.forward(model_input(batch, x));
+  const std::vector<torch::Tensor> log_p = entire_space_log_p(out, funnel_.parents);
+  BatchScores s;
+  s.size = batch.size;
+  s.log_p.resize(log_p.size() * batch.size);
+  for (size_t e = 0; e < log_p.size(); ++e) {
+    const torch::Tensor t = log_p[e].to(torch::kCPU, torch::kFloat32).contiguous();
+    std::copy(t.data_ptr<float>(), t.data_ptr<float>() + batch.size, &s.log_p[e * batch.size]);
+  }
+  return s;
+}
+
+metric::FunnelPredictions Evaluator::predict(const data::Cache& cache,
+                                             const std::string& split_name) const {
+  const data::CacheSplit& split = cache.split(split_name);
+  data::LoaderOptions lo;
+  lo.batch_size = 8192;
+  lo.shuffle = false;
+  data::Loader loader(cache, split, lo);
+  loader.start_epoch(0);
+  PredictionCollector collector(cache.layout(), /*with_truth=*/false, split.rows());
+  EvalModeGuard eval_mode(net_);
+  data::Batch b;
+  while (loader.next(b)) collector.add(b, score(b));
+  return collector.predictions();
+}
+
+nlohmann::json Evaluator::evaluate(const data::Cache& cache, const std::string& split) const {
+  return metrics(predict(cache, split));
+}
+
+nlohmann::json Evaluator::metrics(const metric::FunnelPredictions& p) const {
+  return metric::funnel_metrics(p, funnel_.events, funnel_.parents);
+}
+
+}  // namespace funnel::model

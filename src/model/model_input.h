@@ -1,0 +1,40 @@
+#pragma once
+// What a model reads of a batch (DESIGN.md): the dense row tensor, plus for list data the
+// list structure. Per-row models read only x; a model over ranked lists (HEROES-style data,
+// docs/simulator.md) also reads the offsets, positions and time stamps, and adding one changes
+// no other model's signature.
+
+#include <cstdint>
+
+#include <torch/types.h>
+
+#include "data/batch.h"
+
+namespace funnel::model {
+
+struct ModelInput {
+  /// [B, input_dim] float rows (FeatureEmbedding::lookup).
+  torch::Tensor x;
+  /// List data: CSR offsets of the batch's lists into its rows, [num_lists + 1] int64 on x's
+  /// device (like data::SparseBatch::offsets); undefined for row data.
+  torch::Tensor list_offsets;
+  /// [B] int64 position of each row in its list; undefined when the data has none.
+  torch::Tensor positions;
+  /// [B] int64 time stamp of each row; undefined when the data has none.
+  torch::Tensor timestamps;
+
+  ModelInput() = default;
+  /// Rows without list structure. Implicit: a bare row tensor is a valid input of every model.
+  ModelInput(torch::Tensor rows) : x(std::move(rows)) {}  // NOLINT(google-explicit-constructor)
+
+  /// x.size(0).
+  int64_t rows() const { return x.size(0); }
+  /// list_offsets.defined().
+  bool has_lists() const { return list_offsets.defined(); }
+};
+
+/// The input of a batch: its rows `x` and, when the batch carries them, the rows' positions and
+/// time stamps ([B] int64 on x's device). List offsets come with batches of whole lists.
+ModelInput model_input(const data::Batch& batch, const torch::Tensor& x);
+
+}  // namespace funnel::model

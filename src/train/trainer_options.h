@@ -1,0 +1,60 @@
+#pragma once
+// The "train" section of an experiment: the options of the one training loop (Trainer) and of
+// its loss, declared once with their defaults, parsed strictly and written back resolved. No
+// LibTorch here, so that configs and tools can use it.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace funnel::train {
+
+struct FunnelLossOptions {
+  /// Weight of each event's cross-entropy; empty = AutoHERI's defaults (§4.1.2): {1, 5} for
+  /// 2 events (eq. 2, lambda = 5), {1, 1, 5} for 3 (eq. 4, lambda1 = 1, lambda2 = 5), and
+  /// {1, ..., 1, 5} (last event 5) for longer funnels, {1} for a single event.
+  std::vector<double> weights;
+  /// AutoHERI footnote 1: a later event's entire-space loss does not backpropagate into the
+  /// first event's output (products use a detached log P(first event)), so a clicked but
+  /// unconverted impression does not push pCTR down. Entire space only.
+  bool stop_ctcvr_grad_to_ctr = false;
+};
+
+struct TrainerOptions {
+  /// Rows per step.
+  size_t batch_size = 1024;
+  /// Passes over the training split.
+  int epochs = 1;
+  /// Adam learning rate of the dense parameters (AutoHERI §4.1.2 uses 0.005).
+  double lr = 0.005;
+  /// L2 penalty of the dense parameters (Adam weight_decay).
+  double weight_decay = 0.0;
+  /// Seed of the shuffle order, dropout and dense initialisation.
+  uint64_t seed = 1;
+  /// Intra-op threads of LibTorch (1 = deterministic; measure before raising on 2 cores).
+  int threads = 1;
+  /// Evaluate on validation every N steps as well as after each epoch (0 = epochs only).
+  int64_t eval_every_steps = 0;
+  /// Early stopping: metric on the validation split, "<entry>.<metric>" (e.g. cvr.auc,
+  /// ctcvr.nll); higher is better for auc/gauc, lower for nll. Checked when parsed (the
+  /// metric) and against the funnel (the entry) by the experiment and the trainer.
+  std::string early_stop_metric = "cvr.auc";
+  /// Evaluations without improvement before stopping (0 = never stop early).
+  int patience = 2;
+  /// Stop after this many steps in total (0 = no limit; for quick runs).
+  int64_t max_steps = 0;
+  /// Progress line on stderr (set by the command, not a config key).
+  bool progress = true;
+  /// "loss_weights" and "stop_ctcvr_grad_to_ctr".
+  FunnelLossOptions loss;
+
+  /// Strict parse of the "train" object (null = defaults); `path` prefixes messages.
+  static TrainerOptions from_json(const nlohmann::json& j, const std::string& path = "train");
+  /// Every key from_json reads, resolved.
+  nlohmann::json to_json() const;
+};
+
+}  // namespace funnel::train
