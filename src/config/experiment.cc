@@ -12,9 +12,6 @@
 namespace funnel::config {
 namespace {
 
-constexpr Command kAll[] = {Command::kData, Command::kEval, Command::kTrain, Command::kSearch,
-                            Command::kCompare};
-
 /// Who reads a section: `uses` parse it; `accepts` let it pass unread (one experiment file
 /// serves several commands: the simulator's experiment.json is read by data, train, eval,
 /// search and compare). Everything else is an error.
@@ -136,6 +133,7 @@ nlohmann::json Experiment::to_json() const {
   nlohmann::json j = {{"data", data::data_config_to_json(data)}};
   if (!uses(command, "train")) return j;
   if (model) j["model"] = model->to_json();
+  // compare: each run resolves its own model (the runs' configs); here the shared options.
   if (compare) j["model"] = compare->shared_options;
   j["embedding"] = embedding.to_json();
   j["train"] = train.to_json();

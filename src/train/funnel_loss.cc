@@ -7,6 +7,12 @@
 
 namespace funnel::train {
 
+torch::Tensor batch_labels(const data::Batch& batch) {
+  return torch::from_blob(const_cast<float*>(batch.labels.data()),
+                          {static_cast<int64_t>(batch.num_events), static_cast<int64_t>(batch.size)},
+                          torch::kFloat32);
+}
+
 std::vector<double> default_event_weights(size_t num_events) {
   // AutoHERI §4.1.2: lambda = 5 (eq. 2); lambda1 = 1, lambda2 = 5 (eq. 4). The last event is
   // the rare one the losses exist for (conversion), hence the larger weight.

@@ -21,11 +21,16 @@
 
 #include <vector>
 
+#include "data/batch.h"
 #include "model/funnel_output.h"
 #include "model/model.h"
 #include "train/trainer_options.h"
 
 namespace funnel::train {
+
+/// The labels of a batch as FunnelLoss::compute takes them: [E, B] float32 on the CPU, a view
+/// of Batch::labels (event-major already), no copy; valid while the batch lives.
+torch::Tensor batch_labels(const data::Batch& batch);
 
 /// The default weights of `num_events` events (see FunnelLossOptions::weights).
 std::vector<double> default_event_weights(size_t num_events);

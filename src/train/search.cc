@@ -61,10 +61,7 @@ double ArchSearch::alpha_step(const data::Batch& batch) {
   // The embeddings are part of Theta: no gradient into the looked-up rows, no sparse update.
   const torch::Tensor x = embedding_->lookup(batch).detach();
   const model::FunnelOutput out = net_->forward(model::model_input(batch, x));
-  const torch::Tensor labels =
-      torch::from_blob(const_cast<float*>(batch.labels.data()),
-                       {static_cast<int64_t>(batch.num_events), static_cast<int64_t>(batch.size)},
-                       torch::kFloat32);
+  const torch::Tensor labels = batch_labels(batch);
   // Funnel loss (eq. 2 / eq. 4) + the entropy regulariser, which the model puts in aux_loss.
   const torch::Tensor total = loss_.compute(out, labels, options_.alpha_space).total;
   const double value = total.item<double>();

@@ -68,11 +68,7 @@ double Trainer::step(const data::Batch& batch, StepTimes* times) {
   lap(watch, times ? &times->lookup : nullptr);
   const model::FunnelOutput out = model_->forward(model::model_input(batch, x));
   lap(watch, times ? &times->forward : nullptr);
-  // Labels are event-major in the batch: [E, B] without a copy.
-  const torch::Tensor labels =
-      torch::from_blob(const_cast<float*>(batch.labels.data()),
-                       {static_cast<int64_t>(batch.num_events), static_cast<int64_t>(batch.size)},
-                       torch::kFloat32);
+  const torch::Tensor labels = batch_labels(batch);
   const FunnelLossValue loss = loss_.compute(out, labels, model_->training_space());
   const double value = loss.total.item<double>();
   if (!std::isfinite(value)) {

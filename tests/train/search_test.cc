@@ -29,7 +29,7 @@ using testing::sigmoid;
 using nlohmann::json;
 
 /// 6 k impressions of click -> arrival -> conversion driven by user and item effects.
-std::string generate(const std::string& dir) {
+std::string generate_search_data(const std::string& dir) {
   make_dirs(dir);
   Rng rng(17);
   const int users = 100, items = 120, n = 6000;
@@ -61,7 +61,7 @@ std::string generate(const std::string& dir) {
 class SearchTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(generate(
+    dir_ = new std::string(generate_search_data(
         join_path(::testing::TempDir(), "funnel_search_" + std::to_string(::getpid()))));
     cache_ = new data::Cache(join_path(*dir_, "cache"));
   }
