@@ -3,8 +3,10 @@
 //
 // Model options: the config's "model" section (its "name" is ignored) holds options shared by
 // every model; "compare": {"models": {"<name>": {...}}} adds or overrides options of one model
-// (JSON merge patch: null removes a shared key, so that model falls back to its default).
-// Options a model does not accept are errors of that model's runs, recorded, not fatal.
+// (JSON merge patch: null removes a shared key, so that model falls back to its default);
+// "compare": {"variants": {"<label>": {"model": name, ...}}} names a variant (an ablation)
+// usable in --models. Options a model does not accept are errors of that model's runs,
+// recorded, not fatal.
 
 #include <cstdio>
 #include <memory>
@@ -51,7 +53,8 @@ void add_compare_commands(CLI::App& app) {
       "markdown tables");
   cmd->add_option("--config", args->config, "Experiment config (JSON)")
       ->required()->check(CLI::ExistingFile);
-  cmd->add_option("--models", args->models, "Registry names, comma-separated (e.g. esmm,dnn,mmoe)")
+  cmd->add_option("--models", args->models,
+                  "Registry names or compare.variants labels, comma-separated (e.g. esmm,dnn,mmoe)")
       ->required()->delimiter(',');
   cmd->add_option("--seeds", args->seeds, "Seeds 1..N per model (train.seed and embedding)")
       ->check(CLI::Range(1, 1000));

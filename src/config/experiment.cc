@@ -92,7 +92,8 @@ CompareConfig parse_compare(const nlohmann::json& compare, const nlohmann::json&
   if (compare.is_null()) return c;
   FUNNEL_CHECK(compare.is_object(), "compare: expected an object, got " << compare.dump());
   for (auto it = compare.begin(); it != compare.end(); ++it) {
-    FUNNEL_CHECK(it.key() == "models", "compare." << it.key() << ": unknown key (known: models)");
+    FUNNEL_CHECK(it.key() == "models" || it.key() == "variants",
+                 "compare." << it.key() << ": unknown key (known: models, variants)");
   }
   const nlohmann::json models = compare.value("models", nlohmann::json::object());
   FUNNEL_CHECK(models.is_object(), "compare.models: expected {\"<model>\": {options}}");
@@ -101,6 +102,19 @@ CompareConfig parse_compare(const nlohmann::json& compare, const nlohmann::json&
     FUNNEL_CHECK(it.value().is_object(),
                  "compare.models." << it.key() << ": expected an object of options");
     c.patches[it.key()] = it.value();
+  }
+  const nlohmann::json variants = compare.value("variants", nlohmann::json::object());
+  FUNNEL_CHECK(variants.is_object(),
+               "compare.variants: expected {\"<label>\": {\"model\": name, options}}");
+  for (auto it = variants.begin(); it != variants.end(); ++it) {
+    const std::string path = "compare.variants." + it.key();
+    FUNNEL_CHECK(!model::is_model_name(it.key()),
+                 path << ": a variant needs its own label, not a model's name");
+    FUNNEL_CHECK(it.value().is_object() && it.value().contains("model") &&
+                     it.value()["model"].is_string(),
+                 path << ": expected {\"model\": <registry name>, options...}");
+    check_choice(it.value()["model"].get<std::string>(), model::model_names(), path + ".model");
+    c.variants[it.key()] = it.value();
   }
   return c;
 }
@@ -116,17 +130,26 @@ const char* command_name(Command command) {
   return choice_name(command, kNames);
 }
 
-model::ModelConfig CompareConfig::model(const std::string& name) const {
+model::ModelConfig CompareConfig::model(const std::string& label) const {
+  const auto variant = variants.find(label);
+  const std::string name =
+      variant == variants.end() ? label : variant->second.at("model").get<std::string>();
   nlohmann::json options = shared_options;
   const auto it = patches.find(name);
   if (it != patches.end()) options.merge_patch(it->second);
+  if (variant != variants.end()) {
+    nlohmann::json own = variant->second;
+    own.erase("model");
+    options.merge_patch(own);
+  }
   return model::parse_model_options(name, options, "model");
 }
 
 nlohmann::json CompareConfig::to_json() const {
-  nlohmann::json models = nlohmann::json::object();
+  nlohmann::json models = nlohmann::json::object(), labels = nlohmann::json::object();
   for (const auto& [name, patch] : patches) models[name] = patch;
-  return {{"models", models}};
+  for (const auto& [label, variant] : variants) labels[label] = variant;
+  return {{"models", models}, {"variants", labels}};
 }
 
 nlohmann::json Experiment::to_json() const {

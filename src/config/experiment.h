@@ -32,17 +32,22 @@ const char* command_name(Command command);
 
 /// The "compare" section with the "model" section it patches: options shared by every model
 /// plus per-model JSON merge patches ("compare": {"models": {"<name>": {...}}}; null removes
-/// a shared key, so that model falls back to its default).
+/// a shared key, so that model falls back to its default), and named variants of a model
+/// ("compare": {"variants": {"taml_1learner": {"model": "taml", "learners": 1}}}: a label
+/// usable in --models, the model's options patched once more; ablations side by side).
 struct CompareConfig {
   /// The "model" section without "name" (the name of each run comes from --models).
   nlohmann::json shared_options = nlohmann::json::object();
   /// Registry name -> merge patch of its options.
   std::map<std::string, nlohmann::json> patches;
+  /// Variant label -> {"model": registry name, options patch...}.
+  std::map<std::string, nlohmann::json> variants;
 
-  /// The typed model of one run: the shared options patched for `name` and parsed by that
-  /// model's registry entry; throws when the model does not accept them (a run's error).
-  model::ModelConfig model(const std::string& name) const;
-  /// {"models": patches}.
+  /// The typed model of one run of `label` (a registry name or a variant): the shared options,
+  /// the model's patch, the variant's patch, parsed by the model's registry entry; throws when
+  /// the model does not accept them (a run's error) or for an unknown label.
+  model::ModelConfig model(const std::string& label) const;
+  /// {"models": patches, "variants": variants}.
   nlohmann::json to_json() const;
 };
 

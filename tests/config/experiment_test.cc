@@ -200,11 +200,31 @@ TEST(ParseExperiment, EverySectionRoundTrips) {
   EXPECT_TRUE(std::holds_alternative<embed::SgdOptions>(sgd.table.optimizer));
   EXPECT_DOUBLE_EQ(std::get<embed::SgdOptions>(sgd.table.optimizer).lr, 0.1);
   // The compare section keeps its patches as given.
-  const std::string q = write_config(
-      "funnel_compare_rt.json",
-      {{"data", data_section()}, {"compare", {{"models", {{"mmoe", {{"num_experts", 2}}}}}}}});
+  const nlohmann::json compare = {
+      {"models", {{"mmoe", {{"num_experts", 2}}}}},
+      {"variants", {{"mmoe_wide", {{"model", "mmoe"}, {"experts", {64}}}}}}};
+  const std::string q = write_config("funnel_compare_rt.json",
+                                     {{"data", data_section()}, {"compare", compare}});
   const Experiment c = load_experiment(q, {}, Command::kCompare);
-  EXPECT_EQ(c.compare->to_json(), (nlohmann::json{{"models", {{"mmoe", {{"num_experts", 2}}}}}}));
+  EXPECT_EQ(c.compare->to_json(), compare);
+  // A variant: its model's patch, then its own.
+  const nlohmann::json wide = c.compare->model("mmoe_wide").to_json();
+  EXPECT_EQ(wide["name"], "mmoe");
+  EXPECT_EQ(wide["num_experts"], 2);
+  EXPECT_EQ(wide["experts"], nlohmann::json({64}));
+  EXPECT_NE(error_of([&] { c.compare->model("mmoe_narrow"); }).find("mmoe_narrow"),
+            std::string::npos);
+  for (const auto& [bad, why] :
+       std::vector<std::pair<nlohmann::json, std::string>>{
+           {{{"esmm", {{"model", "mmoe"}}}}, "its own label"},
+           {{{"v", {{"learners", 1}}}}, "\"model\""},
+           {{{"v", {{"model", "tamll"}}}}, "tamll"}}) {
+    const std::string p = write_config(
+        "funnel_compare_bad.json", {{"data", data_section()}, {"compare", {{"variants", bad}}}});
+    EXPECT_NE(error_of([&] { load_experiment(p, {}, Command::kCompare); }).find(why),
+              std::string::npos)
+        << bad.dump();
+  }
 }
 
 }  // namespace
