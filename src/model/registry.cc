@@ -10,8 +10,10 @@
 #include "model/aitm.h"
 #include "model/autoheri.h"
 #include "model/dbmtl.h"
+#include "model/dcmt.h"
 #include "model/dnn.h"
 #include "model/dnn_os.h"
+#include "model/escm2.h"
 #include "model/esm2.h"
 #include "model/esmm.h"
 #include "model/mmoe.h"
@@ -20,6 +22,7 @@
 #include "model/multi_dr.h"
 #include "model/ple.h"
 #include "model/shared_bottom.h"
+#include "model/taml.h"
 
 namespace funnel::model {
 namespace {
@@ -69,6 +72,10 @@ const std::vector<ModelEntry>& model_registry() {
           "autoheri",
           "AutoHERI: ESMM's towers plus integration edges from preceding to succeeding towers' "
           "layers (eq. 1); alpha searched (funnel search) or a fixed architecture (--arch)"),
+      entry<TamlOptions, TamlModel>(
+          "taml",
+          "TAML: general, task and learner experts mixed by one gate per learner (HTAKR), several "
+          "learners per task averaged, self-distillation from the fused score; as ESMM"),
       entry<EsmmOptions, Esm2Model>(
           "esm2",
           "ESM2: four sub-networks y1..y4 over click -> action -> purchase, pCVR = y2 y3 + (1 - "
@@ -94,6 +101,18 @@ const std::vector<ModelEntry>& model_registry() {
           "dnn_os",
           "DNN-OS: the click-space DNN with positive conversion rows over-sampled (as loss "
           "weights)"),
+      entry<DcmtOptions, DcmtModel>(
+          "dcmt",
+          "DCMT: CTR tower and twin factual/counterfactual CVR towers, IPS-weighted factual and "
+          "counterfactual (label 1 - y) losses, regulariser r + r* ~ 1; pCVR = factual tower"),
+      entry<Escm2Options, Escm2IpsModel>(
+          "escm2_ips",
+          "ESCM2-IPS: ESMM's losses plus an inverse-propensity-weighted counterfactual CVR risk "
+          "over the entire space, propensity pCTR"),
+      entry<Escm2Options, Escm2DrModel>(
+          "escm2_dr",
+          "ESCM2-DR: ESMM's losses plus a doubly robust counterfactual CVR risk with an "
+          "imputation tower (Multi-DR's terms added, not replacing CTCVR)"),
   };
   return kModels;
 }

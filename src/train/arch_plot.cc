@@ -6,22 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "train/svg.h"
+
 namespace funnel::train {
 namespace {
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+using svg::escape;
+using svg::fmt;
 
 /// White (0) to dark blue (1).
 std::string colour(double v) {
@@ -31,12 +22,6 @@ std::string colour(double v) {
   const int b = static_cast<int>(std::lround(255 - v * (255 - 107)));
   char buf[16];
   std::snprintf(buf, sizeof buf, "#%02x%02x%02x", r, g, b);
-  return buf;
-}
-
-std::string fmt(double v, const char* f = "%.2f") {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, f, v);
   return buf;
 }
 

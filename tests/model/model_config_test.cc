@@ -108,8 +108,40 @@ std::vector<json> full_options(const std::string& name) {
              {"dropout", 0.1},
              {"activation", "leaky_relu"}}};
   }
+  if (name == "taml") {
+    return {{{"learners", 3},
+             {"learner_towers", {8, 4}},
+             {"experts", {6, 5}},
+             {"general_experts", 1},
+             {"task_experts", 2},
+             {"learner_experts", 0},
+             {"htakr", false},
+             {"distill_first", 0.2},
+             {"distill_later", 0.3},
+             {"detach_teacher", false},
+             {"dropout", 0.1},
+             {"activation", "tanh"}}};
+  }
   if (name == "dnn_os") {
     return {{{"towers", {8, 4}}, {"dropout", 0.1}, {"activation", "tanh"}, {"oversample", 3.0}}};
+  }
+  if (name == "escm2_ips" || name == "escm2_dr") {
+    return {{{"towers", {8, 4}},
+             {"imputation_towers", {6}},
+             {"counterfactual_weight", 0.2},
+             {"imputation_weight", 0.5},
+             {"min_propensity", 0.05},
+             {"detach_propensity", false},
+             {"dropout", 0.1},
+             {"activation", "leaky_relu"}}};
+  }
+  if (name == "dcmt") {
+    return {{{"towers", {8, 4}},
+             {"cvr_weight", 0.5},
+             {"regularizer_weight", 0.01},
+             {"min_propensity", 0.05},
+             {"dropout", 0.1},
+             {"activation", "tanh"}}};
   }
   return {};
 }
@@ -143,7 +175,7 @@ TEST(ModelConfigTest, NamesAreTheRegistrysInTableOrder) {
   std::vector<std::string> names;
   for (const ModelEntry& e : model_registry()) names.emplace_back(e.name);
   EXPECT_EQ(model_names(), names);
-  EXPECT_EQ(names.size(), 11u);
+  EXPECT_EQ(names.size(), 15u);
   for (const auto& n : names) EXPECT_TRUE(is_model_name(n)) << n;
   EXPECT_FALSE(is_model_name("esmn"));
   EXPECT_FALSE(is_model_name(""));

@@ -24,8 +24,9 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kZoo = {"esm2", "mmoe", "ple", "aitm", "dbmtl", "multi_dr",
-                                       "dnn_os"};
+const std::vector<std::string> kZoo = {"esm2",   "mmoe", "ple",       "aitm",     "dbmtl",
+                                       "multi_dr", "dnn_os", "taml", "escm2_ips", "escm2_dr",
+                                       "dcmt"};
 
 using testing::chain;
 using testing::esm2_graph;
@@ -43,6 +44,8 @@ json small(const std::string& name) {
   if (name == "ple") return {{"experts", {6}}, {"towers", {4}}};
   if (name == "dbmtl") return {{"bottom", {12}}, {"towers", {6}}, {"relation", {4}}};
   if (name == "multi_dr") return {{"towers", {8, 4}}, {"imputation_towers", {6}}};
+  if (name == "taml") return {{"experts", {6}}, {"learner_towers", {4}}};
+  if (name == "escm2_dr") return {{"towers", {8, 4}}, {"imputation_towers", {6}}};
   return {{"towers", {8, 4}}};
 }
 
@@ -151,9 +154,11 @@ TEST(ZooTest, OutputsAreProbabilitiesAndFunnelOrdered) {
       const FunnelOutput out = model->forward(x);
       ASSERT_EQ(out.num_events(), funnel.num_events()) << name;
       ASSERT_EQ(out.cond_log_q.size(), funnel.num_events());
-      EXPECT_EQ(out.aux_loss.defined(), name == "aitm") << name;
-      EXPECT_EQ(static_cast<bool>(out.event_losses), name == "multi_dr" || name == "dnn_os" ||
-                                                       name == "aitm" || name == "dbmtl");
+      // Model terms of their own: AITM's calibrator, TAML's self-distillation.
+      EXPECT_EQ(out.aux_loss.defined(), name == "aitm" || name == "taml") << name;
+      EXPECT_EQ(static_cast<bool>(out.event_losses),
+                name == "multi_dr" || name == "dnn_os" || name == "aitm" || name == "dbmtl" ||
+                    name == "escm2_ips" || name == "escm2_dr" || name == "dcmt");
       for (size_t e = 0; e < out.num_events(); ++e) {
         EXPECT_EQ(out.cond_log_p[e].sizes(), (std::vector<int64_t>{33})) << name;
         const torch::Tensor p = out.cond_log_p[e].exp();

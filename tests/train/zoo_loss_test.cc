@@ -111,6 +111,7 @@ std::vector<double> train_losses(const std::string& name, const FunnelSpec& funn
   if (name == "mmoe") options = {{"experts", {16}}, {"towers", {8}}};
   if (name == "ple") options = {{"experts", {16}}, {"towers", {8}}};
   if (name == "dbmtl") options = {{"bottom", {16}}, {"towers", {8}}, {"relation", {8}}};
+  if (name == "taml") options = {{"experts", {16}}, {"learner_towers", {8}}};
   auto net = model::make_model(name, funnel, 6, options);
   const FunnelLoss loss(funnel);
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(0.01));
@@ -127,7 +128,8 @@ std::vector<double> train_losses(const std::string& name, const FunnelSpec& funn
 
 TEST(ZooLossTest, EveryZooModelLearnsATinyProblem) {
   torch::set_num_threads(1);
-  for (const std::string name : {"esm2", "mmoe", "ple", "aitm", "dbmtl", "multi_dr", "dnn_os"}) {
+  for (const std::string name :
+       {"esm2", "mmoe", "ple", "aitm", "dbmtl", "multi_dr", "dnn_os", "taml"}) {
     const FunnelSpec funnel = name == "esm2" ? esm2_graph() : two_events();
     const std::vector<double> losses = train_losses(name, funnel, 60);
     for (double l : losses) ASSERT_TRUE(std::isfinite(l)) << name;
