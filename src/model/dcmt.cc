@@ -11,14 +11,6 @@
 namespace funnel::model {
 namespace {
 
-/// A finite weight >= 0 read from `key`.
-double dcmt_read_weight(JsonFields& f, const std::string& key, double fallback) {
-  const double w = f.get<double>(key, fallback);
-  FUNNEL_CHECK(w >= 0 && std::isfinite(w), f.path(key)
-                                               << ": expected a finite weight >= 0, got " << w);
-  return w;
-}
-
 /// Per-row cross-entropy from log-probabilities, soft labels y: -(y log p + (1 - y) log q).
 torch::Tensor dcmt_xent(const torch::Tensor& log_p, const torch::Tensor& log_q,
                         const torch::Tensor& y) {
@@ -32,12 +24,9 @@ DcmtOptions DcmtOptions::from_json(const nlohmann::json& j, const std::string& p
   if (j.is_null()) return o;
   JsonFields f(j, path);
   o.towers = read_layer_sizes(f, "towers", o.towers);
-  o.cvr_weight = dcmt_read_weight(f, "cvr_weight", o.cvr_weight);
-  o.regularizer_weight = dcmt_read_weight(f, "regularizer_weight", o.regularizer_weight);
-  o.min_propensity = f.get<double>("min_propensity", o.min_propensity);
-  FUNNEL_CHECK(o.min_propensity > 0 && o.min_propensity <= 1,
-               f.path("min_propensity")
-                   << ": expected a value in (0, 1], got " << o.min_propensity);
+  o.cvr_weight = read_weight(f, "cvr_weight", o.cvr_weight);
+  o.regularizer_weight = read_weight(f, "regularizer_weight", o.regularizer_weight);
+  o.min_propensity = read_min_propensity(f, "min_propensity", o.min_propensity);
   o.dropout = read_dropout(f, "dropout", o.dropout);
   o.activation = read_activation(f, "activation", o.activation);
   f.finish();

@@ -2,6 +2,7 @@
 // Strict JSON readers for the option kinds several models share (layer sizes, dropout,
 // activation), so every model reports a bad value the same way, with its JSON path.
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,6 +44,24 @@ inline double read_dropout(JsonFields& fields, const std::string& key, double fa
 }
 
 /// An activation by name (relu, leaky_relu, tanh); the message names the path and the choices.
+/// A finite loss weight >= 0 (a model's own terms: distillation, counterfactual, imputation).
+inline double read_weight(JsonFields& fields, const std::string& key, double fallback) {
+  const double w = fields.get<double>(key, fallback);
+  if (!(w >= 0 && std::isfinite(w))) {
+    throw Error(fields.path(key) + ": expected a finite weight >= 0, got " + std::to_string(w));
+  }
+  return w;
+}
+
+/// A propensity floor in (0, 1] (inverse-propensity weights at most 1 / floor).
+inline double read_min_propensity(JsonFields& fields, const std::string& key, double fallback) {
+  const double p = fields.get<double>(key, fallback);
+  if (!(p > 0 && p <= 1)) {
+    throw Error(fields.path(key) + ": expected a value in (0, 1], got " + std::to_string(p));
+  }
+  return p;
+}
+
 inline Activation read_activation(JsonFields& fields, const std::string& key, Activation fallback) {
   if (!fields.has(key)) {
     fields.get<std::string>(key, "");  // marks the key as known for finish()'s message

@@ -15,14 +15,8 @@ MultiDrOptions MultiDrOptions::from_json(const nlohmann::json& j, const std::str
   JsonFields f(j, path);
   o.towers = read_layer_sizes(f, "towers", o.towers);
   o.imputation_towers = read_layer_sizes(f, "imputation_towers", o.imputation_towers);
-  o.imputation_weight = f.get<double>("imputation_weight", o.imputation_weight);
-  FUNNEL_CHECK(o.imputation_weight >= 0 && std::isfinite(o.imputation_weight),
-               f.path("imputation_weight")
-                   << ": expected a finite weight >= 0, got " << o.imputation_weight);
-  o.min_propensity = f.get<double>("min_propensity", o.min_propensity);
-  FUNNEL_CHECK(o.min_propensity > 0 && o.min_propensity <= 1,
-               f.path("min_propensity") << ": expected a value in (0, 1], got "
-                                        << o.min_propensity);
+  o.imputation_weight = read_weight(f, "imputation_weight", o.imputation_weight);
+  o.min_propensity = read_min_propensity(f, "min_propensity", o.min_propensity);
   o.dropout = read_dropout(f, "dropout", o.dropout);
   o.activation = read_activation(f, "activation", o.activation);
   f.finish();

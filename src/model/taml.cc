@@ -30,13 +30,8 @@ TamlOptions TamlOptions::from_json(const nlohmann::json& j, const std::string& p
   o.htakr = f.get<bool>("htakr", o.htakr);
   FUNNEL_CHECK(!o.htakr || o.general_experts + o.task_experts + o.learner_experts > 0,
                f.path("general_experts") << ": with htakr every gate needs at least one expert");
-  auto weight = [&](const char* key, double& w) {
-    w = f.get<double>(key, w);
-    FUNNEL_CHECK(w >= 0 && std::isfinite(w),
-                 f.path(key) << ": expected a finite weight >= 0, got " << w);
-  };
-  weight("distill_first", o.distill_first);
-  weight("distill_later", o.distill_later);
+  o.distill_first = read_weight(f, "distill_first", o.distill_first);
+  o.distill_later = read_weight(f, "distill_later", o.distill_later);
   o.detach_teacher = f.get<bool>("detach_teacher", o.detach_teacher);
   o.dropout = read_dropout(f, "dropout", o.dropout);
   o.activation = read_activation(f, "activation", o.activation);

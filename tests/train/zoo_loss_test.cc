@@ -112,6 +112,7 @@ std::vector<double> train_losses(const std::string& name, const FunnelSpec& funn
   if (name == "ple") options = {{"experts", {16}}, {"towers", {8}}};
   if (name == "dbmtl") options = {{"bottom", {16}}, {"towers", {8}}, {"relation", {8}}};
   if (name == "taml") options = {{"experts", {16}}, {"learner_towers", {8}}};
+  if (name == "escm2_dr") options = {{"towers", {16, 8}}, {"imputation_towers", {8}}};
   auto net = model::make_model(name, funnel, 6, options);
   const FunnelLoss loss(funnel);
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(0.01));
@@ -128,8 +129,8 @@ std::vector<double> train_losses(const std::string& name, const FunnelSpec& funn
 
 TEST(ZooLossTest, EveryZooModelLearnsATinyProblem) {
   torch::set_num_threads(1);
-  for (const std::string name :
-       {"esm2", "mmoe", "ple", "aitm", "dbmtl", "multi_dr", "dnn_os", "taml"}) {
+  for (const std::string name : {"esm2", "mmoe", "ple", "aitm", "dbmtl", "multi_dr", "dnn_os",
+                                 "taml", "escm2_ips", "escm2_dr", "dcmt"}) {
     const FunnelSpec funnel = name == "esm2" ? esm2_graph() : two_events();
     const std::vector<double> losses = train_losses(name, funnel, 60);
     for (double l : losses) ASSERT_TRUE(std::isfinite(l)) << name;
