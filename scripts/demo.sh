@@ -7,7 +7,9 @@
 #     the statistics back from the cache;
 #  3. simulates 400k Ali-CCP-shaped impressions with known true probabilities (preset
 #     aliccp-like), trains ESMM and the click-space DNN on them, prints both next to the oracle
-#     (the best reachable), evaluates the saved bundle and writes predictions.
+#     (the best reachable), evaluates the saved bundle and writes predictions;
+#  4. serves the ESMM bundle over HTTP on a free loopback port, scores one request with curl
+#     and stops the server.
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,5 +67,31 @@ echo "=== funnel predict (first rows of $OUT/predictions.csv)"
 "$FUNNEL" -q predict --bundle "$OUT/run_esmm/model.bundle" \
     --input "$OUT/sim/test.csv" --out "$OUT/predictions.csv" --id-column 205
 head -4 "$OUT/predictions.csv"
+echo
+echo "=== funnel serve --bundle $OUT/run_esmm/model.bundle (a free loopback port), one request"
+rm -f "$OUT/serve.port"
+"$FUNNEL" -q serve --bundle "esmm=$OUT/run_esmm/model.bundle" --port 0 \
+    --port-file "$OUT/serve.port" >/dev/null &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -s "$OUT/serve.port" ] && break; sleep 0.1; done
+PORT=$(cat "$OUT/serve.port")
+# Two items of the test split: user fields once, the others per item (docs/serving.md).
+REQUEST=$(/usr/bin/python3 - "$OUT/sim/test.csv" <<'PYEOF'
+import csv, json, sys
+rows = [r for _, r in zip(range(2), csv.DictReader(open(sys.argv[1])))]
+user = {"101": rows[0]["101"]}
+fields = [c for c in rows[0] if c not in ("click", "purchase", "101") and not c.startswith("true_")]
+items = [dict({"id": k}, **{f: r[f] for f in fields}) for k, r in enumerate(rows)]
+print(json.dumps({"user": user, "items": items}))
+PYEOF
+)
+echo "curl -s -X POST http://127.0.0.1:$PORT/v1/score -d '{\"user\": {\"101\": ...}, \"items\": [...]}'"
+curl -s -X POST "http://127.0.0.1:$PORT/v1/score" -H 'Content-Type: application/json' \
+    -d "$REQUEST"
+echo
+kill -TERM "$SERVER"
+wait "$SERVER"
+trap - EXIT
 echo
 echo "Caches, statistics, runs (metrics.json, model.bundle) and predictions are in $OUT/."

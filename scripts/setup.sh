@@ -9,7 +9,9 @@ PACKAGES=(
   libopenblas0-openmp     # optimised BLAS for LibTorch (else netlib reference sgemm, 15-25x slower)
   nlohmann-json3-dev      # configs, schemas, metrics JSON
   libcli11-dev            # the funnel command line
-  libcpp-httplib-dev      # serving (later issues)
+  libcpp-httplib-dev      # funnel serve (HTTP)
+  curl                    # make demo's request to funnel serve
+  wrk                     # HTTP load generator (bench/serve)
   libgtest-dev libgmock-dev
   libbenchmark-dev
   python3 python3-torch python3-pandas  # reference implementations measured by bench/

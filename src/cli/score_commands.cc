@@ -20,6 +20,7 @@
 #include "model/evaluator.h"
 #include "model/predictions.h"
 #include "serve/predictor.h"
+#include "serve/scores.h"
 
 namespace funnel::cli {
 namespace {
@@ -28,38 +29,6 @@ struct ScoreArgs {
   std::string bundle, config, split = "test", json, input, out, id_column, on_bad_row;
   std::vector<std::string> overrides;
 };
-
-/// Output columns: pctr, pcvr (last event given the first), pctcvr, and for the events in
-/// between their entire-space and conditional probabilities.
-std::vector<std::string> score_columns(const model::FunnelSpec& f) {
-  std::vector<std::string> cols = {"pctr"};
-  const size_t E = f.events.size();
-  if (E >= 2) {
-    cols.push_back("pcvr");
-    cols.push_back("pctcvr");
-  }
-  for (size_t e = 1; e + 1 < E; ++e) {
-    cols.push_back("p_" + f.events[e]);
-    cols.push_back("p_" + f.events[e] + "_given_" + f.events[f.parents[e]]);
-  }
-  return cols;
-}
-
-void score_row(const model::FunnelSpec& f, const serve::BatchScores& s, size_t i,
-               std::vector<double>& out) {
-  const size_t E = f.events.size(), n = s.size;
-  auto lp = [&](size_t e) { return static_cast<double>(s.log_p[e * n + i]); };
-  out.clear();
-  out.push_back(std::exp(lp(0)));
-  if (E >= 2) {
-    out.push_back(metric::capped_conditional(lp(E - 1), lp(0)));
-    out.push_back(std::exp(lp(E - 1)));
-  }
-  for (size_t e = 1; e + 1 < E; ++e) {
-    out.push_back(std::exp(lp(e)));
-    out.push_back(metric::capped_conditional(lp(e), lp(static_cast<size_t>(f.parents[e]))));
-  }
-}
 
 }  // namespace
 
@@ -133,7 +102,7 @@ void add_score_commands(CLI::App& app) {
     const char sep = args->out.size() > 4 && args->out.substr(args->out.size() - 4) == ".tsv" ? '\t' : ',';
     const std::string tmp = args->out + ".tmp";
     FileWriter w(tmp);
-    const auto cols = score_columns(bundle.funnel);
+    const auto cols = serve::score_names(bundle.funnel);
     std::string header = args->id_column.empty() ? "" : args->id_column + sep;
     for (size_t c = 0; c < cols.size(); ++c) header += (c ? std::string(1, sep) : "") + cols[c];
     w.write(header + "\n");
@@ -148,7 +117,7 @@ void add_score_commands(CLI::App& app) {
         [&](const data::Batch& b, const serve::BatchScores& s, const std::vector<std::string>& ids) {
           for (size_t i = 0; i < b.size; ++i) {
             std::string line = args->id_column.empty() ? "" : ids[i] + sep;
-            score_row(bundle.funnel, s, i, values);
+            serve::score_values(bundle.funnel, s, i, values);
             for (size_t c = 0; c < values.size(); ++c) {
               std::snprintf(buf, sizeof buf, "%s%.6g", c ? std::string(1, sep).c_str() : "", values[c]);
               line += buf;

@@ -66,6 +66,7 @@ BundleContents read_bundle(const std::string& path) {
     throw Error(path + ": bundle checksum mismatch (the file is corrupted)");
   }
   BundleContents c;
+  c.checksum = stored;
   size_t pos = 12;
   bool have_header = false, have_dense = false, have_sparse = false;
   while (pos < body) {
@@ -163,6 +164,7 @@ BundleContents make_bundle(const BundleSpec& spec, FunnelModel& net,
 LoadedBundle load_bundle(const std::string& path) {
   BundleContents c = read_bundle(path);
   LoadedBundle b;
+  b.checksum = c.checksum;
   b.header = c.header;
   std::vector<uint64_t> sizes;
   try {

@@ -35,6 +35,8 @@ namespace funnel::model {
 constexpr uint32_t kBundleVersion = 2;
 
 struct BundleContents {
+  /// The checksum stored in the file (set by read_bundle): identifies the bundle's version.
+  uint64_t checksum = 0;
   nlohmann::json header;
   std::vector<std::string> vocabs;  // data::Vocabulary::serialize() of each sparse field
   std::string dense;
@@ -68,6 +70,8 @@ BundleContents make_bundle(const BundleSpec& spec, FunnelModel& net,
 
 /// A bundle loaded for scoring.
 struct LoadedBundle {
+  /// The file's checksum: the bundle's version (a retrained bundle has another).
+  uint64_t checksum = 0;
   nlohmann::json header;
   ModelConfig model;
   FeatureEmbeddingOptions embedding_options;

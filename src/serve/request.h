@@ -1,0 +1,82 @@
+#pragma once
+// A scoring request (docs/serving.md) turned into a model batch exactly as training read its
+// rows: every feature value goes through the bundle's RowEncoder (the same validation, the
+// same hashing) and BatchBuilder (the same vocabularies, the same numeric normalisation).
+//
+//   {"user": {field: value}, "context": {field: value},
+//    "items": [{"id": ..., field: value, ...}, ...]}
+//
+// Every feature of the training schema is given exactly once per item: in the item, or in
+// "user" or "context", which every item of the request shares (encoded once, broadcast).
+// Values: a categorical field takes a string or an integer; a multi-valued one a list of
+// them; a weighted one an object {value: weight} (or a list, weights 1); a numeric field a
+// number; null is a missing value (id 0, as an empty cell in training). An unseen value maps
+// to the out-of-vocabulary id 0 and is counted. Anything else is a RequestError naming the
+// field and the item.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "data/batch.h"
+#include "data/row_encoder.h"
+#include "model/bundle.h"
+
+namespace funnel::serve {
+
+/// A request the server refuses: the HTTP status (4xx) and what is wrong, with its JSON path
+/// (e.g. "items[3].205: expected a string or an integer, got 1.5").
+class RequestError : public Error {
+ public:
+  RequestError(int status, const std::string& message) : Error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+struct EncodedRequest {
+  /// Per item, its "id" (null when the item has none), echoed in the answer.
+  std::vector<nlohmann::json> ids;
+  data::Batch batch;
+  /// Per sparse field: values of the request that mapped to the out-of-vocabulary id.
+  std::vector<uint64_t> oov;
+};
+
+class RequestEncoder {
+ public:
+  /// `bundle` must outlive the encoder.
+  explicit RequestEncoder(const model::LoadedBundle& bundle);
+
+  /// `request`: the parsed body ("model" is the caller's). Throws RequestError (400) on bad
+  /// input and (413) on more than `max_items` items. Thread-safe.
+  EncodedRequest encode(const nlohmann::json& request, size_t max_items) const;
+
+  /// The fields a request gives, in schema order: [{"name", "kind": "categorical" | "numeric",
+  /// "multi", "weighted"}].
+  nlohmann::json fields() const;
+  /// Sparse field names (the order of EncodedRequest::oov).
+  const std::vector<std::string>& sparse_names() const { return sparse_names_; }
+
+ private:
+  /// One feature of the schema a request must give.
+  struct Field {
+    std::string name;
+    int slot = 0;  // schema slot (RawRow index)
+    bool numeric = false;
+    bool multi = false;
+    bool weighted = false;
+  };
+
+  const model::LoadedBundle& bundle_;
+  data::DataConfig config_;
+  data::RowEncoder encoder_;
+  std::vector<Field> fields_;
+  std::vector<std::string> sparse_names_;
+  size_t num_slots_ = 0;
+};
+
+}  // namespace funnel::serve

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `funnel serve` as a process: it prints its URL (a free loopback port), answers the rows of a
+# CSV file with the scores `funnel predict` writes for them (to 1e-6), reports its metrics,
+# reloads its bundle on request, and stops on SIGTERM with exit status 0.
+set -euo pipefail
+FUNNEL=$1
+W=$(mktemp -d)
+SERVER=
+cleanup() {
+  if [ -n "$SERVER" ] && kill -0 "$SERVER" 2>/dev/null; then kill -KILL "$SERVER"; fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+"$FUNNEL" -q simulate --preset aliccp-like --rows 20000 --set users=2000 --set items=5000 \
+    --csv --out "$W/sim" >/dev/null
+"$FUNNEL" -q train --config "$W/sim/experiment.json" --cache "$W/sim/cache" --out "$W/run" \
+    --set 'model.towers=[16,8]' --set train.epochs=1 --set embedding.dim=8 >/dev/null
+head -41 "$W/sim/test.csv" >"$W/rows.csv"
+"$FUNNEL" -q predict --bundle "$W/run/model.bundle" --input "$W/rows.csv" --out "$W/pred.csv"
+
+"$FUNNEL" serve --bundle "esmm=$W/run/model.bundle" --port 0 --port-file "$W/port" \
+    --threads 2 >"$W/serve.out" 2>"$W/serve.err" &
+SERVER=$!
+for _ in $(seq 1 100); do [ -s "$W/port" ] && break; sleep 0.1; done
+PORT=$(cat "$W/port")
+grep -q "serving esmm on http://127.0.0.1:$PORT" "$W/serve.out"
+
+/usr/bin/python3 - "$PORT" "$W" <<'PYEOF'
+import csv, json, sys, urllib.request
+port, w = sys.argv[1], sys.argv[2]
+base = f"http://127.0.0.1:{port}"
+def call(path, body=None):
+    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        r = urllib.request.urlopen(req, timeout=10)
+        return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+status, text = call("/v1/models")
+assert status == 200, text
+fields = json.loads(text)["models"][0]["fields"]
+rows = list(csv.DictReader(open(w + "/rows.csv")))
+items = []
+for k, r in enumerate(rows):
+    item = {"id": k}
+    for f in fields:
+        v = r[f["name"]]
+        item[f["name"]] = float(v) if f["kind"] == "numeric" else v
+    items.append(item)
+status, text = call("/v1/score", {"items": items})
+assert status == 200, text
+answer = json.loads(text)
+assert answer["model"] == "esmm" and answer["events"] == ["click", "purchase"], answer.keys()
+pred = list(csv.DictReader(open(w + "/pred.csv")))
+assert len(pred) == len(items) == len(answer["scores"]) == 40
+for k, (s, p) in enumerate(zip(answer["scores"], pred)):
+    assert s["id"] == k
+    for col in ("pctr", "pcvr", "pctcvr"):
+        assert abs(s[col] - float(p[col])) <= 1e-6 + 1e-5 * abs(float(p[col])), (k, col, s[col], p[col])
+status, text = call("/v1/score", {"items": [{"id": 1}]})
+assert status == 400 and "missing" in json.loads(text)["error"], text
+status, text = call("/v1/reload", {})
+assert status == 200 and json.loads(text)["esmm"]["status"] == "reloaded", text
+status, text = call("/metrics")
+assert 'funnel_items_scored_total{model="esmm"} 40' in text, text
+assert 'funnel_requests_total{route="/v1/score",status="400"} 1' in text, text
+print("served", len(items), "items equal to funnel predict")
+PYEOF
+
+kill -TERM "$SERVER"
+status=0
+wait "$SERVER" || status=$?
+SERVER=
+[ "$status" -eq 0 ] || { echo "funnel serve exited $status after SIGTERM"; cat "$W/serve.err"; exit 1; }
+grep -q "SIGTERM" "$W/serve.err"
+echo "ok"
