@@ -30,18 +30,25 @@ void BatchBuilder::clear() {
   labels_.assign(layout_.num_events(), {});
 }
 
-void BatchBuilder::add(const EncodedRow& row, uint64_t row_index) {
+void BatchBuilder::add(const EncodedRow& row, uint64_t row_index, std::vector<uint64_t>* unknown) {
   for (size_t e = 0; e < labels_.size(); ++e) {
     labels_[e].push_back(e < row.labels.size() ? row.labels[e] : 0.0f);
   }
   for (size_t f = 0; f < layout_.sparse.size(); ++f) {
     SparseBatch& sb = batch_.sparse[f];
     const Vocabulary& v = vocabs_[f];
+    const bool count = unknown != nullptr && !layout_.sparse[f].bucketized;
     if (!layout_.sparse[f].multi) {
-      sb.ids.push_back(row.single[f] == 0 ? 0 : v.id(row.single[f]));
+      const uint32_t id = row.single[f] == 0 ? 0 : v.id(row.single[f]);
+      if (count && id == 0 && row.single[f] != 0) ++(*unknown)[f];
+      sb.ids.push_back(id);
       continue;
     }
-    for (uint64_t k : row.keys[f]) sb.ids.push_back(v.id(k));
+    for (uint64_t k : row.keys[f]) {
+      const uint32_t id = v.id(k);
+      if (count && id == 0 && k != 0) ++(*unknown)[f];
+      sb.ids.push_back(id);
+    }
     if (layout_.sparse[f].weighted) {
       sb.weights.insert(sb.weights.end(), row.weights[f].begin(), row.weights[f].end());
     }

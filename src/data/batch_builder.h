@@ -23,8 +23,10 @@ class BatchBuilder {
   /// Starts a new batch.
   void clear();
   /// Appends one row; `row_index` is stored in Batch::row. Labels are copied when the row
-  /// has them (prediction input may have none: they are then 0).
-  void add(const EncodedRow& row, uint64_t row_index);
+  /// has them (prediction input may have none: they are then 0). `unknown`, when given (one
+  /// count per sparse field), counts the row's values that mapped to the out-of-vocabulary
+  /// id 0 (a missing value, key 0, is not one; bucketised fields have no vocabulary misses).
+  void add(const EncodedRow& row, uint64_t row_index, std::vector<uint64_t>* unknown = nullptr);
   size_t size() const { return batch_.size; }
   /// The batch built so far (label arrays are laid out event-major on access).
   const Batch& batch();

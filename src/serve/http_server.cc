@@ -27,7 +27,9 @@ thread_local bool t_overflow = false;
 /// overflow thread does nothing slow, so the overflow drains as fast as it comes.
 class BoundedPool : public httplib::TaskQueue {
  public:
-  BoundedPool(size_t threads, size_t max_queued) : max_queued_(max_queued), idle_(threads) {
+  /// `waiting`: kept equal to the number of connections waiting for a worker.
+  BoundedPool(size_t threads, size_t max_queued, std::shared_ptr<std::atomic<size_t>> waiting)
+      : max_queued_(max_queued), waiting_(std::move(waiting)), idle_(threads) {
     for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { loop(jobs_, false); });
     workers_.emplace_back([this] { loop(overflow_, true); });
   }
@@ -38,6 +40,7 @@ class BoundedPool : public httplib::TaskQueue {
       std::lock_guard<std::mutex> lock(mu_);
       // Room: an idle worker takes it at once, or it waits among at most max_queued.
       (jobs_.size() >= idle_ + max_queued_ ? overflow_ : jobs_).push_back(std::move(fn));
+      *waiting_ = jobs_.size() > idle_ ? jobs_.size() - idle_ : 0;
     }
     cond_.notify_all();
   }
@@ -62,17 +65,22 @@ class BoundedPool : public httplib::TaskQueue {
         if (queue.empty()) return;  // shut down, and nothing left to answer
         fn = std::move(queue.front());
         queue.pop_front();
-        if (!overflow) --idle_;
+        if (!overflow) {
+          --idle_;
+          *waiting_ = jobs_.size() > idle_ ? jobs_.size() - idle_ : 0;
+        }
       }
       fn();
       if (!overflow) {
         std::lock_guard<std::mutex> lock(mu_);
         ++idle_;
+        *waiting_ = jobs_.size() > idle_ ? jobs_.size() - idle_ : 0;
       }
     }
   }
 
   size_t max_queued_;
+  std::shared_ptr<std::atomic<size_t>> waiting_;
   std::mutex mu_;
   std::condition_variable cond_;
   std::deque<std::function<void()>> jobs_, overflow_;
@@ -99,7 +107,9 @@ HttpServer::HttpServer(ScoringService& service, ServerMetrics& metrics, ServerOp
   FUNNEL_CHECK(options_.threads >= 1, "serve: --threads must be >= 1");
   server_ = std::make_unique<httplib::Server>();
   const size_t threads = options_.threads, queue = options_.queue;
-  server_->new_task_queue = [threads, queue] { return new BoundedPool(threads, queue); };
+  server_->new_task_queue = [threads, queue, waiting = waiting_] {
+    return new BoundedPool(threads, queue, waiting);
+  };
   server_->set_payload_max_length(options_.max_body_bytes);
   server_->set_read_timeout(options_.read_timeout_seconds, 0);
   server_->set_write_timeout(options_.write_timeout_seconds, 0);
@@ -125,6 +135,17 @@ void HttpServer::routes() {
     return httplib::Server::HandlerResponse::Handled;
   });
 
+  // A worker serves one keep-alive connection at a time (httplib's model): while other
+  // connections wait for a worker, it closes its connection after this answer, so that the
+  // waiting ones are served in turn instead of after the next keep_alive_max requests of
+  // this one. (The client reconnects, and queues behind them.)
+  s.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+    if (!t_overflow && waiting_->load() > 0) {
+      res.set_header("Connection", "close");
+      metrics_.yielded();
+    }
+  });
+
   s.Post("/v1/score", [this](const httplib::Request& req, httplib::Response& res) {
     Stopwatch watch;
     ScoreTimes times;
@@ -138,13 +159,12 @@ void HttpServer::routes() {
         throw RequestError(400, std::string("malformed JSON: ") + e.what());
       }
       times.parse = watch.seconds();
-      nlohmann::json out = service_.score(body, &times);
-      Stopwatch ser;
-      model = out["model"].get<std::string>();
-      items = out["scores"].size();
+      ScoringService::Answer out = service_.score(body, &times);
+      model = std::move(out.model);
+      items = out.items;
       res.status = 200;
-      res.set_content(dump(out), "application/json");
-      times.serialise += ser.seconds();
+      res.body = std::move(out.body);
+      res.set_header("Content-Type", "application/json");
       metrics_.scored(model, items, times);
     } catch (const RequestError& e) {
       json_error(res, e.status(), e.what());

@@ -8,7 +8,8 @@
 //
 // Limits: request bodies above max_body_bytes are refused (413), items above max_items (413);
 // read and write timeouts per connection; `threads` workers serve connections and at most
-// `queue` connections wait for one; beyond that a connection is answered 503 with
+// `queue` connections wait for one (a worker closes its keep-alive connection after an
+// answer while others wait, so that they take turns); beyond that a connection is answered 503 with
 // Retry-After by a separate thread, so an overload is refused fast instead of queueing
 // without bound. Errors are JSON {"error": "..."} naming the field and the item index.
 
@@ -32,7 +33,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   /// 0 = any free port (bind() returns it).
   int port = 8080;
-  /// Worker threads (each serves one connection at a time).
+  /// Worker threads (each serves one connection at a time, and closes it after an answer
+  /// while other connections wait for a worker).
   size_t threads = 2;
   /// Connections waiting for a worker at most; more are answered 503.
   size_t queue = 64;
@@ -70,6 +72,8 @@ class HttpServer {
   ServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
+  /// Connections waiting for a worker (kept by the pool).
+  std::shared_ptr<std::atomic<size_t>> waiting_ = std::make_shared<std::atomic<size_t>>(0);
   std::atomic<bool> stopping_{false};
   std::thread watcher_;
 };

@@ -81,6 +81,11 @@ void ServerMetrics::rejected() {
   ++rejected_;
 }
 
+void ServerMetrics::yielded() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++yielded_;
+}
+
 std::string ServerMetrics::prometheus() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::ostringstream s;
@@ -153,6 +158,11 @@ std::string ServerMetrics::prometheus() const {
        "# TYPE funnel_rejected_total counter\n"
        "funnel_rejected_total "
     << rejected_ << "\n";
+  s << "# HELP funnel_connections_yielded_total Keep-alive connections closed after an answer "
+       "because other connections waited for a worker.\n"
+       "# TYPE funnel_connections_yielded_total counter\n"
+       "funnel_connections_yielded_total "
+    << yielded_ << "\n";
   return s.str();
 }
 

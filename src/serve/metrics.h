@@ -32,6 +32,8 @@ class ServerMetrics {
   void reload_failed(const std::string& model);
   /// Requests answered 503 because the queue was full.
   void rejected();
+  /// A keep-alive connection closed after an answer because others waited for a worker.
+  void yielded();
 
   std::string prometheus() const;
 
@@ -56,6 +58,7 @@ class ServerMetrics {
   std::map<std::string, Loaded> models_;
   std::map<std::string, uint64_t> reload_failures_;
   uint64_t rejected_ = 0;
+  uint64_t yielded_ = 0;
 };
 
 }  // namespace funnel::serve

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -69,12 +70,19 @@ class RequestEncoder {
     bool numeric = false;
     bool multi = false;
     bool weighted = false;
+    /// The layout's sparse fields and dense columns read from this feature.
+    std::vector<size_t> sparse, dense;
   };
+
+  /// Index into fields_ of feature `name`; throws RequestError naming `path()` otherwise.
+  template <typename Path>
+  size_t field_index(const std::string& name, const Path& path) const;
 
   const model::LoadedBundle& bundle_;
   data::DataConfig config_;
   data::RowEncoder encoder_;
   std::vector<Field> fields_;
+  std::unordered_map<std::string, size_t> field_by_name_;
   std::vector<std::string> sparse_names_;
   size_t num_slots_ = 0;
 };

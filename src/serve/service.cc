@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -105,12 +106,13 @@ std::shared_ptr<const ServedModel> ScoringService::get(const std::string& name) 
   return it->second;
 }
 
-nlohmann::json ScoringService::score(const nlohmann::json& body, ScoreTimes* times) const {
+ScoringService::Answer ScoringService::score(const nlohmann::json& body, ScoreTimes* times) const {
   if (!body.is_object()) throw RequestError(400, "the request must be a JSON object");
   std::string name;
-  if (body.contains("model") && !body["model"].is_null()) {
-    if (!body["model"].is_string()) throw RequestError(400, "model: expected a string");
-    name = body["model"].get<std::string>();
+  const auto model_it = body.find("model");
+  if (model_it != body.end() && !model_it->is_null()) {
+    if (!model_it->is_string()) throw RequestError(400, "model: expected a string");
+    name = model_it->get<std::string>();
   }
   // This request keeps this model to the end, whatever a reload swaps in meanwhile.
   const std::shared_ptr<const ServedModel> m = get(name);
@@ -121,32 +123,50 @@ nlohmann::json ScoringService::score(const nlohmann::json& body, ScoreTimes* tim
   const model::BatchScores s = m->predictor->score(req.batch);
   const double forward = watch.seconds();
   watch.reset();
-  nlohmann::json scores = nlohmann::json::array();
+  // The answer's text, written directly (no JSON tree for a few thousand numbers):
+  // {"model", "version", "events", "scores": [{"id", <score name>: value, ...}], "unknown_values"}
+  Answer a;
+  a.model = m->name;
+  a.items = req.batch.size;
+  std::string& out = a.body;
+  out.reserve(64 + req.batch.size * (24 + 28 * m->score_names.size()));
+  auto text = [](const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  out += "{\"model\":" + text(m->name) + ",\"version\":" + text(m->version) +
+         ",\"events\":" + text(m->bundle.funnel.events) + ",\"scores\":[";
+  std::vector<std::string> keys;  // ,"<score name>":
+  for (const std::string& c : m->score_names) keys.push_back("," + text(c) + ":");
   std::vector<double> values;
+  char num[32];
   for (size_t i = 0; i < req.batch.size; ++i) {
     score_values(m->bundle.funnel, s, i, values);
-    nlohmann::json one = nlohmann::json::object();
-    one["id"] = req.ids[i];
-    for (size_t c = 0; c < values.size(); ++c) one[m->score_names[c]] = values[c];
-    scores.push_back(std::move(one));
+    out += i == 0 ? "{\"id\":" : ",{\"id\":";
+    out += text(req.ids[i]);
+    for (size_t c = 0; c < values.size(); ++c) {
+      out += keys[c];
+      // Shortest text that reads back as the same double (as nlohmann's dump writes it);
+      // scores are probabilities, always finite.
+      const auto r = std::to_chars(num, num + sizeof num, values[c]);
+      out.append(num, r.ptr);
+    }
+    out += '}';
   }
-  nlohmann::json out = {{"model", m->name},
-                        {"version", m->version},
-                        {"events", m->bundle.funnel.events},
-                        {"scores", std::move(scores)}};
+  out += ']';
   nlohmann::json oov = nlohmann::json::object();
   for (size_t f = 0; f < req.oov.size(); ++f) {
     if (req.oov[f] == 0) continue;
     oov[m->encoder->sparse_names()[f]] = req.oov[f];
     if (metrics_) metrics_->oov(m->name, m->encoder->sparse_names()[f], req.oov[f]);
   }
-  if (!oov.empty()) out["unknown_values"] = oov;
+  if (!oov.empty()) out += ",\"unknown_values\":" + text(oov);
+  out += '}';
   if (times) {
     times->encode += encode;
     times->forward += forward;
-    times->serialise += watch.seconds();  // the caller adds the dump
+    times->serialise += watch.seconds();
   }
-  return out;
+  return a;
 }
 
 nlohmann::json ScoringService::models() const {

@@ -54,9 +54,14 @@ class ScoringService {
   ScoringService(const std::vector<std::pair<std::string, std::string>>& bundles, Options options,
                  ServerMetrics* metrics);
 
-  /// The answer to a parsed /v1/score body; throws RequestError (4xx). Adds its phase times
-  /// (parse is the caller's) to `times` when given.
-  nlohmann::json score(const nlohmann::json& body, ScoreTimes* times = nullptr) const;
+  /// The answer to a parsed /v1/score body, as JSON text; throws RequestError (4xx). Adds
+  /// its phase times (parse is the caller's) to `times` when given.
+  struct Answer {
+    std::string body;
+    std::string model;  // the served name
+    size_t items = 0;
+  };
+  Answer score(const nlohmann::json& body, ScoreTimes* times = nullptr) const;
   /// GET /v1/models.
   nlohmann::json models() const;
   /// Loads the bundle of model `name` (every model when empty) from its path again and swaps

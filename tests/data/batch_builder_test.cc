@@ -39,11 +39,23 @@ TEST(BatchBuilder, MatchesTheLoaderOnTheSameRows) {
   RawRow raw;
   EncodedRow enc;
   uint64_t i = 0;
+  // Out-of-vocabulary counts, against a naive count of the rows' keys the vocabularies lack.
+  std::vector<uint64_t> unknown(cache.layout().sparse.size(), 0), naive(unknown.size(), 0);
   while (reader->next(raw)) {
     encoder.encode(raw, test.path, enc);
     if (enc.violation >= 0) continue;  // dropped by the conversion too
-    builder.add(enc, i++);
+    builder.add(enc, i++, &unknown);
+    for (size_t f = 0; f < unknown.size(); ++f) {
+      if (cache.layout().sparse[f].bucketized) continue;
+      std::vector<uint64_t> keys = enc.keys[f];
+      if (!cache.layout().sparse[f].multi) keys = {enc.single[f]};
+      for (uint64_t k : keys) naive[f] += k != 0 && vocabs[f].id(k) == 0;
+    }
   }
+  EXPECT_EQ(unknown, naive);
+  uint64_t total = 0;
+  for (uint64_t n : naive) total += n;
+  EXPECT_GT(total, 0u) << "the test split (other seed, larger id range) has unseen values";
   const Batch& got = builder.batch();
   ASSERT_EQ(got.size, expected.size);
   EXPECT_EQ(got.labels, expected.labels);

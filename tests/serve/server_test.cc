@@ -210,12 +210,27 @@ TEST_F(ServerTest, UnknownValuesAreCountedAndModelsDescribed) {
   const json a = json::parse(res->body);
   EXPECT_EQ(a["unknown_values"]["user"], 1);
   EXPECT_EQ(a["unknown_values"]["tags"], 1);
+  // A shared (user) value is one value of the request: counted once for three items; the
+  // items' own unknown values once per item.
+  json shared_req = {{"user", {{"user", "never-seen"}}}, {"items", json::array()}};
+  for (int n = 0; n < 3; ++n) {
+    json x = item(n);
+    x.erase("user");
+    x["tags"] = json::array({"new-" + std::to_string(n)});
+    shared_req["items"].push_back(x);
+  }
+  const auto res2 = c.Post("/v1/score", shared_req.dump(), "application/json");
+  ASSERT_EQ(res2->status, 200) << res2->body;
+  const json a2 = json::parse(res2->body);
+  EXPECT_EQ(a2["unknown_values"]["user"], 1);
+  EXPECT_EQ(a2["unknown_values"]["tags"], 3);
+  EXPECT_EQ(a2["scores"].size(), 3u);
   const std::string metrics = c.Get("/metrics")->body;
-  EXPECT_NE(metrics.find("funnel_oov_values_total{model=\"m\",field=\"user\"} 1"), std::string::npos)
+  EXPECT_NE(metrics.find("funnel_oov_values_total{model=\"m\",field=\"user\"} 2"), std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("funnel_requests_total{route=\"/v1/score\",status=\"200\"} 1"),
+  EXPECT_NE(metrics.find("funnel_requests_total{route=\"/v1/score\",status=\"200\"} 2"),
             std::string::npos);
-  EXPECT_NE(metrics.find("funnel_items_scored_total{model=\"m\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("funnel_items_scored_total{model=\"m\"} 4"), std::string::npos);
   const json models = json::parse(c.Get("/v1/models")->body)["models"];
   ASSERT_EQ(models.size(), 1u);
   EXPECT_EQ(models[0]["model"], "esmm");
@@ -419,6 +434,47 @@ TEST_F(ServerTest, AFullQueueAnswers503WithRetryAfter) {
   }
   EXPECT_EQ(status, 200);
   EXPECT_NE(c.Get("/metrics"), nullptr);
+}
+
+TEST_F(ServerTest, AWaitingConnectionIsServedBeforeTheBusyOneSendsManyMore) {
+  // One worker; connection A sends requests back to back on keep-alive. Connection B, which
+  // arrives meanwhile, waits for the worker: it must be served after at most a few more of
+  // A's requests (A's connection is closed after an answer while B waits, and A reconnects
+  // behind it), not after A's next keep_alive_max (100) requests.
+  ServerOptions o;
+  o.threads = 1;
+  o.keep_alive_max = 100;
+  Running r(g->bundle_a, o);
+  json it = item(0);
+  it["user"] = g->rows[0][0];
+  const std::string body = json{{"items", {it}}}.dump();
+  std::atomic<int> a_done{0}, a_failed{0};
+  std::atomic<bool> stop{false};
+  std::thread a([&] {
+    auto c = r.client();
+    c.set_keep_alive(true);
+    for (int k = 0; k < 2000 && !stop; ++k) {
+      const auto res = c.Post("/v1/score", body, "application/json");
+      if (res && res->status == 200) {
+        ++a_done;
+      } else {
+        ++a_failed;
+      }
+    }
+  });
+  for (int k = 0; k < 500 && a_done < 5; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GE(a_done.load(), 5);
+  const int before = a_done;
+  auto b = r.client();
+  const auto res = b.Post("/v1/score", body, "application/json");
+  const int after = a_done;
+  stop = true;
+  a.join();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_LT(after - before, 20) << "B waited behind " << after - before << " of A's requests";
+  EXPECT_EQ(a_failed.load(), 0);
+  EXPECT_NE(b.Get("/metrics")->body.find("funnel_connections_yielded_total"), std::string::npos);
 }
 
 }  // namespace
