@@ -40,13 +40,13 @@ echo
 echo "=== funnel simulate --preset aliccp-like --rows 400000 --csv (known true probabilities)"
 # The cache is written straight from the generated ids; --csv adds the text files that eval
 # and predict read below.
-"$FUNNEL" simulate --preset aliccp-like --rows 400000 --out "$OUT/sim" --set users=20000 \
+"$FUNNEL" simulate --preset aliccp-like --rows 400000 --out "$OUT/sim" --overwrite --set users=20000 \
     --set items=60000 --csv
 for model in esmm dnn; do
   echo
   echo "=== train $model on the simulated logs (towers [200,80,20], 2 epochs)"
   "$FUNNEL" -q train --config "$OUT/sim/experiment.json" --cache "$OUT/sim/cache" \
-      --out "$OUT/run_$model" --set model.name=$model
+      --out "$OUT/run_$model" --overwrite --set model.name=$model
 done
 echo
 echo "=== ESMM vs DNN vs the oracle on the simulated test split (one seed)"

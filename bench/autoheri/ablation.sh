@@ -57,7 +57,7 @@ for preset in $PRESETS; do
   cfg=$data/experiment.json
   for seed in $SEEDS; do
     run=$OUT/$preset/seed$seed
-    common=(--config "$cfg" --cache "$data/cache" --set "train.seed=$seed"
+    common=(--config "$cfg" --cache "$data/cache" --overwrite --set "train.seed=$seed"
             --set "train.epochs=$EPOCHS" --set "train.batch_size=$BATCH" --set "train.threads=1"
             --set "train.patience=0" --set "model.towers=$TOWERS")
     ah=(--set model.name=autoheri)

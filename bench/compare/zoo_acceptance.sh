@@ -24,12 +24,12 @@ run_preset() {
   mkdir -p "$dir"
   # shellcheck disable=SC2086
   "$FUNNEL" -q simulate --preset "$preset" --rows "$ROWS" --seed 1 ${!extra_var} \
-      --out "$dir/sim" >/dev/null
+      --out "$dir/sim" --overwrite >/dev/null
   local start=$SECONDS
   # Towers [200, 80, 20] for the tower models through the shared model.towers; the models
   # with their own layer options keep their defaults (towers: null).
   "$FUNNEL" -q compare --config "$dir/sim/experiment.json" --cache "$dir/sim/cache" \
-      --out "$dir/cmp" --seeds "$SEEDS" --models "$MODELS" \
+      --out "$dir/cmp" --overwrite --seeds "$SEEDS" --models "$MODELS" \
       --set 'model.towers=[200,80,20]' --set train.epochs="$EPOCHS" --set train.threads=1 \
       --set 'compare.models.shared_bottom={"towers":null}' \
       --set 'compare.models.mmoe={"towers":null}' --set 'compare.models.ple={"towers":null}' \

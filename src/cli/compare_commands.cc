@@ -10,18 +10,19 @@
 
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/run_training.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
+#include "core/run_dir.h"
 #include "core/stopwatch.h"
 #include "data/cache.h"
 #include "metric/compare_report.h"
@@ -41,6 +42,7 @@ struct CompareArgs {
   std::vector<std::string> overrides;
   std::string markdown;
   bool keep_checkpoints = false;
+  bool overwrite = false;
 };
 
 }  // namespace
@@ -52,10 +54,12 @@ void add_compare_commands(CLI::App& app) {
       "Train several models x seeds on one dataset; writes OUT/compare.json and paper-style "
       "markdown tables");
   cmd->add_option("--config", args->config, "Experiment config (JSON)")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--models", args->models,
                   "Registry names or compare.variants labels, comma-separated (e.g. esmm,dnn,mmoe)")
-      ->required()->delimiter(',');
+      ->required()
+      ->delimiter(',');
   cmd->add_option("--seeds", args->seeds, "Seeds 1..N per model (train.seed and embedding)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--out", args->out, "Folder to create (compare.json, compare.md, runs/)")
@@ -65,6 +69,8 @@ void add_compare_commands(CLI::App& app) {
                   "(default: OUT/cache)");
   cmd->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   cmd->add_option("--markdown", args->markdown, "Also write the tables to this file");
+  cmd->add_flag("--overwrite", args->overwrite,
+                "Replace the comparison already in OUT (default: refuse to)");
   cmd->add_flag("--keep-checkpoints", args->keep_checkpoints,
                 "Keep each run's checkpoint/ folder (default: only its log.jsonl)");
   cmd->callback([args] {
@@ -73,10 +79,13 @@ void add_compare_commands(CLI::App& app) {
         config::load_experiment(args->config, args->overrides, config::Command::kCompare);
     std::set<std::string> seen;
     for (const auto& m : args->models) {
-      FUNNEL_CHECK(!m.empty() && seen.insert(m).second, "--models: empty or repeated name '" << m << "'");
+      FUNNEL_CHECK(!m.empty() && seen.insert(m).second,
+                   "--models: empty or repeated name '" << m << "'");
     }
 
-    make_dirs(args->out);
+    const RunDir run_dir(args->out, {"compare.json", "compare.md", "runs"},
+                         args->overwrite ? RunDir::Existing::kOverwrite : RunDir::Existing::kRefuse,
+                         "funnel compare");
     const std::string cache_dir = args->cache.empty() ? join_path(args->out, "cache") : args->cache;
     ensure_cache(e, cache_dir);
     const data::Cache cache(cache_dir);
@@ -106,7 +115,7 @@ void add_compare_commands(CLI::App& app) {
     auto save = [&](bool finished) {
       result["finished"] = finished;
       result["wall_seconds"] = wall.seconds();
-      write_text_file_atomic(json_path, result.dump(2) + "\n");
+      write_text_file_atomic(json_path, json_text(result, 2) + "\n");
     };
     save(false);
 
@@ -117,8 +126,8 @@ void add_compare_commands(CLI::App& app) {
         const std::string run_dir =
             join_path(join_path(args->out, "runs"), name + "-seed" + std::to_string(seed));
         nlohmann::json run = {{"model", name}, {"seed", seed}, {"run_dir", run_dir}};
-        log_info("compare: run " + std::to_string(++done) + " of " + std::to_string(total) +
-                 ": " + name + ", seed " + std::to_string(seed));
+        log_info("compare: run " + std::to_string(++done) + " of " + std::to_string(total) + ": " +
+                 name + ", seed " + std::to_string(seed));
         try {
           // The run's own experiment: this model (the shared options with its patch) and seed.
           config::Experiment one = e;
@@ -146,8 +155,8 @@ void add_compare_commands(CLI::App& app) {
           run["status"] = "failed";
           run["error"] = ex.what();
           ++failed;
-          log_warning("compare: " + name + ", seed " + std::to_string(seed) + " failed: " +
-                      ex.what());
+          log_warning("compare: " + name + ", seed " + std::to_string(seed) +
+                      " failed: " + ex.what());
         }
         result["runs"].push_back(run);
         save(false);

@@ -3,16 +3,16 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/input_files.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "data/cache.h"
 #include "data/converter.h"
@@ -34,8 +34,7 @@ struct DataArgs {
 data::DataConfig load_data_config(const DataArgs& a) {
   std::vector<std::string> overrides = a.overrides;
   if (!a.on_bad_row.empty()) overrides.push_back("data.on_bad_row=" + a.on_bad_row);
-  const config::Experiment e =
-      config::load_experiment(a.config, overrides, config::Command::kData);
+  const config::Experiment e = config::load_experiment(a.config, overrides, config::Command::kData);
   const data::DataConfig& config = e.data;
   require_input_files(config, e.base_dir,
                       "use that cache (funnel data stats --cache, funnel train --cache)");
@@ -47,7 +46,7 @@ void print_and_save(const data::DatasetStats& stats, const data::Layout& layout,
   std::fputs(data::stats_table(stats, layout).c_str(), stdout);
   std::fflush(stdout);
   if (!json_path.empty()) {
-    write_text_file_atomic(json_path, data::stats_to_json(stats, layout).dump(2) + "\n");
+    write_text_file_atomic(json_path, json_text(data::stats_to_json(stats, layout), 2) + "\n");
     log_info("stats written to " + json_path);
   }
 }
@@ -55,13 +54,15 @@ void print_and_save(const data::DatasetStats& stats, const data::Layout& layout,
 }  // namespace
 
 void add_data_commands(CLI::App& app) {
-  auto* data_cmd = app.add_subcommand("data", "Convert logs into the binary cache, show statistics");
+  auto* data_cmd =
+      app.add_subcommand("data", "Convert logs into the binary cache, show statistics");
   data_cmd->require_subcommand(1);
   auto args = std::make_shared<DataArgs>();
 
   auto* convert = data_cmd->add_subcommand("convert", "Text -> binary cache + vocabularies");
   convert->add_option("--config", args->config, "Experiment config (JSON) with a data section")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   convert->add_option("--out", args->out, "Cache folder to create")->required();
   convert->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   convert->add_option("--on-bad-row", args->on_bad_row, "fail (default) or skip")
@@ -99,8 +100,8 @@ void add_data_commands(CLI::App& app) {
     // temporary cache and remove it.
     const data::DataConfig config = load_data_config(*args);
     const char* tmpdir = std::getenv("TMPDIR");
-    const std::string tmp = join_path(tmpdir ? tmpdir : "/tmp",
-                                      "funnel-stats-" + std::to_string(::getpid()));
+    const std::string tmp =
+        join_path(tmpdir ? tmpdir : "/tmp", "funnel-stats-" + std::to_string(::getpid()));
     data::ConvertOptions options;
     options.progress = log_level() <= LogLevel::kInfo;
     data::DatasetStats st;

@@ -2,13 +2,13 @@
 
 #include <cstdio>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "data/cache.h"
 #include "data/loader.h"
@@ -56,7 +56,7 @@ void inspect_gates(const InspectArgs& args) {
                   l["learner_specific"].get<double>());
     }
   }
-  if (!args.json.empty()) write_text_file_atomic(args.json, out.dump(2) + "\n");
+  if (!args.json.empty()) write_text_file_atomic(args.json, json_text(out, 2) + "\n");
   if (!args.svg.empty()) {
     write_text_file_atomic(args.svg,
                            train::gate_weights_svg(out, "TAML gate weights (" + args.split + ")"));

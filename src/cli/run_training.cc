@@ -13,6 +13,11 @@
 
 namespace funnel::cli {
 
+std::vector<std::string> run_folder_files() {
+  return {"metrics.json", "model.bundle", "log.jsonl", "checkpoint",
+          "alpha.jsonl",  "arch.json",    "arch.svg",  "evolution.jsonl"};
+}
+
 void ensure_cache(const config::Experiment& e, const std::string& cache_dir) {
   if (path_exists(join_path(cache_dir, "meta.json"))) return;
   require_input_files(e.data, e.base_dir, "pass --cache " + join_path(e.base_dir, "cache"));
@@ -45,11 +50,12 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
   metrics["model"] = name;
   if (!val.empty()) metrics["validation"] = r.best_validation;
   if (cache.has_split("test")) metrics["test"] = trainer.evaluate("test");
-  metrics["timing"] = {{"train_seconds", r.train_seconds},
-                       {"total_seconds", watch.seconds()},
-                       {"steps", r.steps},
-                       {"samples", r.samples},
-                       {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
+  metrics["timing"] = {
+      {"train_seconds", r.train_seconds},
+      {"total_seconds", watch.seconds()},
+      {"steps", r.steps},
+      {"samples", r.samples},
+      {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
   // Simulated data: the oracle (true probabilities) on the same splits, the best reachable.
   for (const char* split : {"validation", "test"}) {
     if (!metrics.contains(split)) continue;

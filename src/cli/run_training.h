@@ -5,9 +5,9 @@
 // in each command.
 
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "config/experiment.h"
 #include "data/cache.h"
@@ -16,6 +16,10 @@
 #include "train/trainer.h"
 
 namespace funnel::cli {
+
+/// The files of a train or search run folder (RunDir's markers): a folder holding any of them
+/// holds a run. Its cache/ is not among them (an input, reused by the next run).
+std::vector<std::string> run_folder_files();
 
 /// Converts the experiment's data into `cache_dir` unless a cache is already there.
 void ensure_cache(const config::Experiment& experiment, const std::string& cache_dir);

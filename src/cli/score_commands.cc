@@ -2,16 +2,16 @@
 
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/input_files.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/stopwatch.h"
 #include "data/schema.h"
@@ -36,9 +36,12 @@ void add_score_commands(CLI::App& app) {
   auto args = std::make_shared<ScoreArgs>();
 
   auto* eval = app.add_subcommand("eval", "Evaluate a model bundle on a split of a config");
-  eval->add_option("--bundle", args->bundle, "RUN_DIR/model.bundle")->required()->check(CLI::ExistingFile);
+  eval->add_option("--bundle", args->bundle, "RUN_DIR/model.bundle")
+      ->required()
+      ->check(CLI::ExistingFile);
   eval->add_option("--config", args->config, "Experiment config whose data files to read")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   eval->add_option("--split", args->split, "train, validation or test (default test)")
       ->check(CLI::IsMember({"train", "validation", "test"}));
   eval->add_option("--json", args->json, "Write the metrics as JSON to this file");
@@ -48,7 +51,7 @@ void add_score_commands(CLI::App& app) {
     const config::Experiment e =
         config::load_experiment(args->config, args->overrides, config::Command::kEval);
     const data::DataConfig& cfg = e.data;
-    const std::vector<data::InputFile>& files = args->split == "train" ? cfg.train
+    const std::vector<data::InputFile>& files = args->split == "train"        ? cfg.train
                                                 : args->split == "validation" ? cfg.validation
                                                                               : cfg.test;
     FUNNEL_CHECK(!files.empty(), args->config << ": the " << args->split
@@ -67,11 +70,10 @@ void add_score_commands(CLI::App& app) {
     serve::TextScoringOptions so;
     so.with_labels = true;
     so.with_aux = has_truth;
-    const uint64_t bad = serve::score_text(
-        bundle, read, files, so,
-        [&](const data::Batch& b, const serve::BatchScores& s, const std::vector<std::string>&) {
-          collector.add(b, s);
-        });
+    const uint64_t bad =
+        serve::score_text(bundle, read, files, so,
+                          [&](const data::Batch& b, const serve::BatchScores& s,
+                              const std::vector<std::string>&) { collector.add(b, s); });
     const model::Evaluator evaluator(*bundle.net, *bundle.embedding, bundle.funnel);
     nlohmann::json out;
     out[args->split] = evaluator.metrics(collector.predictions());
@@ -84,13 +86,16 @@ void add_score_commands(CLI::App& app) {
       table[args->split + " (oracle)"] = out["oracle"];
     }
     std::fputs(metric::funnel_metrics_table(table).c_str(), stdout);
-    if (!args->json.empty()) write_text_file_atomic(args->json, out.dump(2) + "\n");
+    if (!args->json.empty()) write_text_file_atomic(args->json, json_text(out, 2) + "\n");
   });
 
   auto* predict = app.add_subcommand("predict", "Write pCTR, pCVR, pCTCVR for every input row");
-  predict->add_option("--bundle", args->bundle, "RUN_DIR/model.bundle")->required()->check(CLI::ExistingFile);
+  predict->add_option("--bundle", args->bundle, "RUN_DIR/model.bundle")
+      ->required()
+      ->check(CLI::ExistingFile);
   predict->add_option("--input", args->input, "Input file in the training format")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   predict->add_option("--out", args->out, "Output CSV (or .tsv for tabs)")->required();
   predict->add_option("--id-column", args->id_column, "Input column written first on each row");
   predict->add_option("--on-bad-row", args->on_bad_row, "fail (default) or skip")
@@ -99,35 +104,35 @@ void add_score_commands(CLI::App& app) {
     const model::LoadedBundle bundle = model::load_bundle(args->bundle);
     data::DataConfig read = serve::bundle_data_config(bundle, /*with_labels=*/false);
     if (args->on_bad_row == "skip") read.on_bad_row = data::BadRowPolicy::kSkip;
-    const char sep = args->out.size() > 4 && args->out.substr(args->out.size() - 4) == ".tsv" ? '\t' : ',';
-    const std::string tmp = args->out + ".tmp";
-    FileWriter w(tmp);
-    const auto cols = serve::score_names(bundle.funnel);
-    std::string header = args->id_column.empty() ? "" : args->id_column + sep;
-    for (size_t c = 0; c < cols.size(); ++c) header += (c ? std::string(1, sep) : "") + cols[c];
-    w.write(header + "\n");
-    serve::TextScoringOptions so;
-    so.id_column = args->id_column;
-    uint64_t rows = 0;
-    std::vector<double> values;
-    char buf[32];
+    const char sep =
+        args->out.size() > 4 && args->out.substr(args->out.size() - 4) == ".tsv" ? '\t' : ',';
+    uint64_t rows = 0, bad = 0;
     Stopwatch watch;
-    const uint64_t bad = serve::score_text(
-        bundle, read, {data::InputFile{args->input}}, so,
-        [&](const data::Batch& b, const serve::BatchScores& s, const std::vector<std::string>& ids) {
-          for (size_t i = 0; i < b.size; ++i) {
-            std::string line = args->id_column.empty() ? "" : ids[i] + sep;
-            serve::score_values(bundle.funnel, s, i, values);
-            for (size_t c = 0; c < values.size(); ++c) {
-              std::snprintf(buf, sizeof buf, "%s%.6g", c ? std::string(1, sep).c_str() : "", values[c]);
-              line += buf;
-            }
-            w.write(line + "\n");
-          }
-          rows += b.size;
-        });
-    w.close();
-    rename_path(tmp, args->out);
+    write_file_atomic(args->out, [&](FileWriter& w) {
+      const auto cols = serve::score_names(bundle.funnel);
+      std::string header = args->id_column.empty() ? "" : args->id_column + sep;
+      for (size_t c = 0; c < cols.size(); ++c) header += (c ? std::string(1, sep) : "") + cols[c];
+      w.write(header + "\n");
+      serve::TextScoringOptions so;
+      so.id_column = args->id_column;
+      std::vector<double> values;
+      char buf[32];
+      bad = serve::score_text(bundle, read, {data::InputFile{args->input}}, so,
+                              [&](const data::Batch& b, const serve::BatchScores& s,
+                                  const std::vector<std::string>& ids) {
+                                for (size_t i = 0; i < b.size; ++i) {
+                                  std::string line = args->id_column.empty() ? "" : ids[i] + sep;
+                                  serve::score_values(bundle.funnel, s, i, values);
+                                  for (size_t c = 0; c < values.size(); ++c) {
+                                    std::snprintf(buf, sizeof buf, "%s%.6g",
+                                                  c ? std::string(1, sep).c_str() : "", values[c]);
+                                    line += buf;
+                                  }
+                                  w.write(line + "\n");
+                                }
+                                rows += b.size;
+                              });
+    });
     log_info("wrote " + std::to_string(rows) + " predictions to " + args->out + " (" +
              std::to_string(static_cast<uint64_t>(rows / std::max(watch.seconds(), 1e-9))) +
              " rows/s" + (bad ? ", " + std::to_string(bad) + " bad rows skipped" : "") + ")");

@@ -2,17 +2,18 @@
 
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/run_training.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
+#include "core/run_dir.h"
 #include "core/stopwatch.h"
 #include "data/cache.h"
 #include "model/autoheri.h"
@@ -31,6 +32,7 @@ struct SearchArgs {
   std::string cache;
   std::vector<std::string> overrides;
   bool no_bundle = false;
+  bool overwrite = false;
   /// "bilevel" (the paper's one-shot search) or "evolution" (Table 3's evolutionary variant).
   std::string method = "bilevel";
 };
@@ -47,12 +49,16 @@ struct ArchArgs {
 struct SearchInputs {
   config::Experiment experiment;
   std::string cache_dir;
+  /// The run folder, this process's while the search runs.
+  std::unique_ptr<RunDir> run_dir;
 };
 
 SearchInputs open_search_inputs(const SearchArgs& args) {
-  SearchInputs in{config::load_experiment(args.config, args.overrides, config::Command::kSearch),
-                  {}};
-  make_dirs(args.out);
+  SearchInputs in{
+      config::load_experiment(args.config, args.overrides, config::Command::kSearch), {}, nullptr};
+  in.run_dir = std::make_unique<RunDir>(
+      args.out, run_folder_files(),
+      args.overwrite ? RunDir::Existing::kOverwrite : RunDir::Existing::kRefuse, "funnel search");
   in.cache_dir = args.cache.empty() ? join_path(args.out, "cache") : args.cache;
   ensure_cache(in.experiment, in.cache_dir);
   return in;
@@ -63,7 +69,7 @@ void save_arch(const model::AutoHeriArch& arch, const config::Experiment& e,
                const std::string& file) {
   nlohmann::json j = arch.to_json();
   j["config"] = e.to_json();
-  write_text_file_atomic(file, j.dump(2) + "\n");
+  write_text_file_atomic(file, json_text(j, 2) + "\n");
 }
 
 /// The embedding options of the search's runs (tables seeded with train.seed).
@@ -80,8 +86,9 @@ void run_evolution(const SearchArgs& args) {
   const std::string& cache_dir = in.cache_dir;
   const data::Cache cache(cache_dir);
   FUNNEL_CHECK(cache.has_split("train"), cache_dir << ": no train split");
-  FUNNEL_CHECK(cache.has_split("validation"),
-               cache_dir << ": no validation split (the evolution's fitness is validation CVR AUC)");
+  FUNNEL_CHECK(
+      cache.has_split("validation"),
+      cache_dir << ": no validation split (the evolution's fitness is validation CVR AUC)");
   const train::EvolutionOptions& eopt = *e.evolution;
   const model::FeatureEmbeddingOptions embedding_options = seeded(e.embedding, e.train.seed);
   const model::FunnelSpec funnel = model::FunnelSpec::from_layout(cache.layout());
@@ -95,10 +102,9 @@ void run_evolution(const SearchArgs& args) {
   templ.edges = model::candidate_edges(funnel, mo.scheme, mo.skip);
 
   Stopwatch watch;
-  train::RegularizedEvolution evo(
-      templ, eopt,
-      train::make_training_fitness(cache, mo, embedding_options, eopt, e.train, "train",
-                                   "validation"));
+  train::RegularizedEvolution evo(templ, eopt,
+                                  train::make_training_fitness(cache, mo, embedding_options, eopt,
+                                                               e.train, "train", "validation"));
   const train::EvolutionResult r = evo.run(join_path(args.out, "evolution.jsonl"));
 
   const std::string arch_file = join_path(args.out, "arch.json");
@@ -117,11 +123,12 @@ void run_evolution(const SearchArgs& args) {
                        {"candidates_trained", r.candidates_trained},
                        {"steps_per_candidate", eopt.candidate_training(e.train).max_steps}};
   metrics["config"] = e.to_json();
-  write_text_file_atomic(join_path(args.out, "metrics.json"), metrics.dump(2) + "\n");
-  std::printf("evolution: %lld candidates trained in %.1f s; best validation cvr.auc %.6f with "
-              "%zu connections (mask %s)\n",
-              static_cast<long long>(r.candidates_trained), r.search_seconds, r.best.fitness,
-              r.best.arch.num_connections(), train::mask_string(r.best.arch).c_str());
+  write_text_file_atomic(join_path(args.out, "metrics.json"), json_text(metrics, 2) + "\n");
+  std::printf(
+      "evolution: %lld candidates trained in %.1f s; best validation cvr.auc %.6f with "
+      "%zu connections (mask %s)\n",
+      static_cast<long long>(r.candidates_trained), r.search_seconds, r.best.fitness,
+      r.best.arch.num_connections(), train::mask_string(r.best.arch).c_str());
   std::printf("architecture in %s (heatmap: %s), fitness history in %s\n", arch_file.c_str(),
               join_path(args.out, "arch.svg").c_str(),
               join_path(args.out, "evolution.jsonl").c_str());
@@ -165,8 +172,8 @@ void run_search(const SearchArgs& args) {
     train::TrainerOptions retrain = e.train;
     retrain.progress = false;
     validated = train::validate_derivation(
-        r.arch, train::make_fixed_arch_fitness(cache, mo, embedding_options, retrain, "train",
-                                               val));
+        r.arch,
+        train::make_fixed_arch_fitness(cache, mo, embedding_options, retrain, "train", val));
     r.arch = validated.arch;
   }
 
@@ -186,26 +193,26 @@ void run_search(const SearchArgs& args) {
   // The supernet with relaxed alpha (not the retrained architecture).
   if (!val.empty()) metrics["validation"] = r.last_validation;
   if (cache.has_split("test")) metrics["test"] = search.trainer().evaluate("test");
-  metrics["timing"] = {{"search_seconds", r.search_seconds},
-                       {"validate_seconds", validated.seconds},
-                       {"total_seconds", watch.seconds()},
-                       {"iterations", r.steps},
-                       {"theta_samples", r.theta_samples},
-                       {"alpha_samples", r.alpha_samples},
-                       {"samples_per_second",
-                        r.search_seconds > 0 ? r.theta_samples / r.search_seconds : 0.0}};
+  metrics["timing"] = {
+      {"search_seconds", r.search_seconds},
+      {"validate_seconds", validated.seconds},
+      {"total_seconds", watch.seconds()},
+      {"iterations", r.steps},
+      {"theta_samples", r.theta_samples},
+      {"alpha_samples", r.alpha_samples},
+      {"samples_per_second", r.search_seconds > 0 ? r.theta_samples / r.search_seconds : 0.0}};
   metrics["config"] = e.to_json();
-  write_text_file_atomic(join_path(args.out, "metrics.json"), metrics.dump(2) + "\n");
+  write_text_file_atomic(join_path(args.out, "metrics.json"), json_text(metrics, 2) + "\n");
   if (!args.no_bundle) {
     write_run_bundle(join_path(args.out, "model.bundle"), cache, e, *e.model, *net, *embedding);
   }
   std::printf("searched %lld iterations in %.1f s; %zu of the candidate connections kept\n",
               static_cast<long long>(r.steps), r.search_seconds, derived_connections);
   if (!validated.candidates.empty()) {
-    std::printf("validated derivation: retrained %zu candidates in %.1f s; kept %zu of the %zu "
-                "connections (best validation cvr.auc)\n",
-                validated.candidates.size(), validated.seconds, validated.chosen,
-                derived_connections);
+    std::printf(
+        "validated derivation: retrained %zu candidates in %.1f s; kept %zu of the %zu "
+        "connections (best validation cvr.auc)\n",
+        validated.candidates.size(), validated.seconds, validated.chosen, derived_connections);
   }
   std::printf("architecture in %s (heatmap: %s), alpha trajectory in %s\n", arch_file.c_str(),
               join_path(args.out, "arch.svg").c_str(), join_path(args.out, "alpha.jsonl").c_str());
@@ -228,6 +235,8 @@ void add_search_commands(CLI::App& app) {
                      "(default: RUN_DIR/cache)");
   search->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   search->add_flag("--no-bundle", args->no_bundle, "Do not write RUN_DIR/model.bundle");
+  search->add_flag("--overwrite", args->overwrite,
+                   "Replace the run already in RUN_DIR (default: refuse to)");
   search
       ->add_option("--method", args->method,
                    "bilevel (one-shot, alpha) or evolution (regularised evolution over masks; "

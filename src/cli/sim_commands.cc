@@ -2,22 +2,23 @@
 
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
+#include "core/run_dir.h"
 #include "core/stopwatch.h"
 #include "data/cache.h"
-#include "sim/output.h"
-#include "sim/simulator.h"
 #include "metric/funnel_metrics.h"
 #include "model/predictions.h"
+#include "sim/output.h"
+#include "sim/simulator.h"
 
 namespace funnel::cli {
 namespace {
@@ -31,6 +32,7 @@ struct SimArgs {
   bool csv = false;
   bool no_cache = false;
   bool list = false;
+  bool overwrite = false;
 };
 
 }  // namespace
@@ -52,16 +54,22 @@ void add_sim_commands(CLI::App& app) {
                 "Also write OUT/{train,validation,test}.csv (the files experiment.json names; "
                 "needed by eval/predict on text and by `funnel data convert`)");
   sim->add_flag("--no-cache", args->no_cache, "Write the CSV files only (no OUT/cache)");
+  sim->add_flag("--overwrite", args->overwrite,
+                "Replace the simulation already in OUT (default: refuse to)");
   sim->add_flag("--list", args->list, "List the presets and their parameters, then exit");
   sim->callback([args] {
     if (args->list) {
       for (const auto& [name, what] : sim::preset_list()) {
         std::printf("%-12s %s\n", name.c_str(), what.c_str());
-        std::printf("             %s\n", sim::SimConfig::preset_named(name).to_json().dump().c_str());
+        std::printf("             %s\n",
+                    sim::SimConfig::preset_named(name).to_json().dump().c_str());
       }
       return;
     }
     FUNNEL_CHECK(!args->out.empty(), "simulate: --out is required");
+    const RunDir out_dir(args->out, {"simulation.json", "experiment.json", "oracle.json"},
+                         args->overwrite ? RunDir::Existing::kOverwrite : RunDir::Existing::kRefuse,
+                         "funnel simulate");
     sim::SimConfig config = sim::SimConfig::preset_named(args->preset);
     nlohmann::json changes = nlohmann::json::object();
     for (const auto& o : args->overrides) config::apply_override(changes, o);
@@ -84,14 +92,14 @@ void add_sim_commands(CLI::App& app) {
     const sim::WriteResult w = sim::write_simulation(simulator, args->out, oo);
     char csv_note[64] = "";
     if (oo.csv) std::snprintf(csv_note, sizeof csv_note, "; %.1f MB of CSV", w.csv_bytes / 1e6);
-    std::printf("simulated %llu impressions (%s): train %llu, validation %llu, test %llu; "
-                "population and calibration %.2f s, then %.2f s into the %s (%.2f M rows/s)%s\n",
-                static_cast<unsigned long long>(config.rows), config.preset.c_str(),
-                static_cast<unsigned long long>(w.rows[0]),
-                static_cast<unsigned long long>(w.rows[1]),
-                static_cast<unsigned long long>(w.rows[2]), setup_seconds, w.seconds,
-                oo.cache ? (oo.csv ? "cache and the CSV" : "cache") : "CSV",
-                w.seconds > 0 ? config.rows / w.seconds / 1e6 : 0.0, csv_note);
+    std::printf(
+        "simulated %llu impressions (%s): train %llu, validation %llu, test %llu; "
+        "population and calibration %.2f s, then %.2f s into the %s (%.2f M rows/s)%s\n",
+        static_cast<unsigned long long>(config.rows), config.preset.c_str(),
+        static_cast<unsigned long long>(w.rows[0]), static_cast<unsigned long long>(w.rows[1]),
+        static_cast<unsigned long long>(w.rows[2]), setup_seconds, w.seconds,
+        oo.cache ? (oo.csv ? "cache and the CSV" : "cache") : "CSV",
+        w.seconds > 0 ? config.rows / w.seconds / 1e6 : 0.0, csv_note);
     std::printf("experiment config: %s\n", w.config_path.c_str());
     if (args->no_cache) {
       remove_all(join_path(args->out, "oracle.json"));  // it described the cache just removed
@@ -107,15 +115,16 @@ void add_sim_commands(CLI::App& app) {
       oracle[std::string(split) + " (oracle)"] =
           metric::funnel_metrics(*truth, cache.layout().events, cache.layout().event_parent);
     }
-    write_text_file_atomic(join_path(args->out, "oracle.json"), oracle.dump(2) + "\n");
+    write_text_file_atomic(join_path(args->out, "oracle.json"), json_text(oracle, 2) + "\n");
     std::printf("cache: %s\nthe oracle (true probabilities), the best any model can reach:\n",
                 cache_dir.c_str());
     std::fputs(metric::funnel_metrics_table(oracle).c_str(), stdout);
     std::printf("next: funnel train --config %s --cache %s --out RUN_DIR\n", w.config_path.c_str(),
                 cache_dir.c_str());
     if (!oo.csv) {
-      std::printf("(no CSV written: train with --cache as above; rerun with --csv for the text "
-                  "files experiment.json names, e.g. for eval or predict on text)\n");
+      std::printf(
+          "(no CSV written: train with --cache as above; rerun with --csv for the text "
+          "files experiment.json names, e.g. for eval or predict on text)\n");
     }
   });
 }

@@ -1,10 +1,9 @@
 // funnel train
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/arch_options.h"
 #include "cli/commands.h"
@@ -12,7 +11,9 @@
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
+#include "core/run_dir.h"
 #include "data/cache.h"
 #include "metric/funnel_metrics.h"
 #include "model/model.h"
@@ -27,6 +28,7 @@ struct TrainArgs {
   std::string cache;
   std::vector<std::string> overrides;
   bool resume = false;
+  bool overwrite = false;
   std::string arch;
   std::string init_from;
 };
@@ -37,32 +39,41 @@ void add_train_commands(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   auto* train = app.add_subcommand("train", "Train a model; writes RUN_DIR/metrics.json");
   train->add_option("--config", args->config, "Experiment config (JSON)")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   train->add_option("--out", args->out, "Run folder to create")->required();
   train->add_option("--cache", args->cache,
                     "Binary cache to use, created from the config's data when absent "
                     "(default: RUN_DIR/cache)");
   train->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
-  train->add_flag("--resume", args->resume, "Continue from RUN_DIR/checkpoint/last");
-  auto* arch = train->add_option("--arch", args->arch,
-                    "AutoHERI: train this architecture (arch.json of funnel search) with fixed "
-                    "binary connections")
-      ->check(CLI::ExistingFile);
-  train->add_option("--init-from", args->init_from,
-                    "With --arch: start from the searched weights of this funnel search "
-                    "model.bundle instead of from scratch")
+  auto* resume = train->add_flag("--resume", args->resume, "Continue from RUN_DIR/checkpoint/last");
+  train
+      ->add_flag("--overwrite", args->overwrite,
+                 "Replace the run already in RUN_DIR (default: refuse to)")
+      ->excludes(resume);
+  auto* arch =
+      train
+          ->add_option("--arch", args->arch,
+                       "AutoHERI: train this architecture (arch.json of funnel search) with fixed "
+                       "binary connections")
+          ->check(CLI::ExistingFile);
+  train
+      ->add_option("--init-from", args->init_from,
+                   "With --arch: start from the searched weights of this funnel search "
+                   "model.bundle instead of from scratch")
       ->check(CLI::ExistingFile)
       ->needs(arch);
   train->callback([args] {
     config::ExperimentFile file = config::read_experiment(args->config, args->overrides);
     if (!args->arch.empty()) apply_arch_file(args->arch, file.root);
     const config::Experiment e = config::parse_experiment(file, config::Command::kTrain);
-    make_dirs(args->out);
-    if (!args->resume) {
-      // A fresh run: no log lines or checkpoints of an earlier run in the same folder.
-      remove_all(join_path(args->out, "log.jsonl"));
-      remove_all(join_path(args->out, "checkpoint"));
-    }
+    // The folder is this process's until it ends; a run already there is refused, replaced
+    // (--overwrite: its files removed first) or continued (--resume).
+    const RunDir run_dir(args->out, run_folder_files(),
+                         args->resume      ? RunDir::Existing::kResume
+                         : args->overwrite ? RunDir::Existing::kOverwrite
+                                           : RunDir::Existing::kRefuse,
+                         "funnel train");
     const std::string cache_dir = args->cache.empty() ? join_path(args->out, "cache") : args->cache;
     ensure_cache(e, cache_dir);
     const data::Cache cache(cache_dir);
@@ -83,7 +94,7 @@ void add_train_commands(CLI::App& app) {
     nlohmann::json metrics = fit_and_evaluate(cache, trainer, model.name, args->out, &r);
     if (!resumed.is_null()) metrics["resumed"] = resumed;
     metrics["config"] = e.to_json();  // the resolved experiment (file + --set + defaults)
-    write_text_file_atomic(join_path(args->out, "metrics.json"), metrics.dump(2) + "\n");
+    write_text_file_atomic(join_path(args->out, "metrics.json"), json_text(metrics, 2) + "\n");
     // The bundle: the best state with everything needed to score raw input.
     write_run_bundle(join_path(args->out, "model.bundle"), cache, e, model, *net, *embedding);
     nlohmann::json evaluated;
@@ -94,11 +105,10 @@ void add_train_commands(CLI::App& app) {
       }
     }
     std::fputs(metric::funnel_metrics_table(evaluated).c_str(), stdout);
-    std::printf("trained %lld steps, %.0f samples/s; metrics in %s, model in %s\n",
-                static_cast<long long>(r.steps),
-                r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0,
-                join_path(args->out, "metrics.json").c_str(),
-                join_path(args->out, "model.bundle").c_str());
+    std::printf(
+        "trained %lld steps, %.0f samples/s; metrics in %s, model in %s\n",
+        static_cast<long long>(r.steps), r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0,
+        join_path(args->out, "metrics.json").c_str(), join_path(args->out, "model.bundle").c_str());
   });
 }
 

@@ -54,8 +54,8 @@ void check_sections(const ExperimentFile& file, Command command) {
     const auto rule = std::find_if(section_rules().begin(), section_rules().end(),
                                    [&](const SectionRule& r) { return it.key() == r.name; });
     if (rule == section_rules().end()) {
-      throw Error(file.path + ": unknown section '" + it.key() + "' (known: " +
-                  choice_list(known) + ")");
+      throw Error(file.path + ": unknown section '" + it.key() + "' (known: " + choice_list(known) +
+                  ")");
     }
     if (!has(rule->uses, command) && !has(rule->accepts, command)) {
       throw Error(file.path + ": section '" + it.key() + "' is not used by funnel " +
@@ -80,7 +80,8 @@ nlohmann::json section(const ExperimentFile& file, const char* key) {
 /// The model section without its "name".
 nlohmann::json options_of(const nlohmann::json& model_section) {
   if (model_section.is_null()) return nlohmann::json::object();
-  FUNNEL_CHECK(model_section.is_object(), "model: expected an object, got " << model_section.dump());
+  FUNNEL_CHECK(model_section.is_object(),
+               "model: expected an object, got " << model_section.dump());
   nlohmann::json options = model_section;
   options.erase("name");
   return options;
@@ -110,9 +111,9 @@ CompareConfig parse_compare(const nlohmann::json& compare, const nlohmann::json&
     const std::string path = "compare.variants." + it.key();
     FUNNEL_CHECK(!model::is_model_name(it.key()),
                  path << ": a variant needs its own label, not a model's name");
-    FUNNEL_CHECK(it.value().is_object() && it.value().contains("model") &&
-                     it.value()["model"].is_string(),
-                 path << ": expected {\"model\": <registry name>, options...}");
+    FUNNEL_CHECK(
+        it.value().is_object() && it.value().contains("model") && it.value()["model"].is_string(),
+        path << ": expected {\"model\": <registry name>, options...}");
     check_choice(it.value()["model"].get<std::string>(), model::model_names(), path + ".model");
     c.variants[it.key()] = it.value();
   }
@@ -186,6 +187,9 @@ ExperimentFile read_experiment(const std::string& path, const std::vector<std::s
     }
     throw Error(path + ":" + std::to_string(line) + ":" + std::to_string(col) +
                 ": invalid JSON: " + err.what());
+  } catch (const nlohmann::json::out_of_range& err) {
+    throw Error(path +
+                ": a number is out of range (a double holds at most about 1.8e308): " + err.what());
   }
   FUNNEL_CHECK(e.root.is_object(), path << ": the config must be a JSON object");
   for (const auto& o : overrides) apply_override(e.root, o);
@@ -208,11 +212,13 @@ Experiment parse_experiment(const ExperimentFile& file, Command command) {
       FUNNEL_CHECK(!model_section.is_null(), "no \"model\" section");
       e.model = model::parse_model_config(model_section, "model");
     } else if (command == Command::kSearch) {
-      const std::string name =
-          model_section.is_object() ? model_section.value("name", std::string("autoheri"))
-                                    : std::string("autoheri");
-      FUNNEL_CHECK(name == "autoheri", "funnel search searches AutoHERI's connections; model.name "
-                                       "is '" << name << "'");
+      const std::string name = model_section.is_object()
+                                   ? model_section.value("name", std::string("autoheri"))
+                                   : std::string("autoheri");
+      FUNNEL_CHECK(name == "autoheri",
+                   "funnel search searches AutoHERI's connections; model.name "
+                   "is '"
+                       << name << "'");
       e.model = model::parse_model_options(name, options_of(model_section), "model");
       e.search = train::SearchOptions::from_json(section(file, "search"));
       e.evolution = train::EvolutionOptions::from_json(section(file, "evolution"));
@@ -236,8 +242,9 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
 
 void apply_override(nlohmann::json& root, const std::string& assignment) {
   const size_t eq = assignment.find('=');
-  FUNNEL_CHECK(eq != std::string::npos && eq > 0,
-               "--set expects key=value (e.g. data.vocab.min_count=11), got '" << assignment << "'");
+  FUNNEL_CHECK(
+      eq != std::string::npos && eq > 0,
+      "--set expects key=value (e.g. data.vocab.min_count=11), got '" << assignment << "'");
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
   nlohmann::json value;
@@ -245,12 +252,16 @@ void apply_override(nlohmann::json& root, const std::string& assignment) {
     value = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error&) {
     value = text;  // plain strings need no quotes on the command line
+  } catch (const nlohmann::json::out_of_range&) {
+    throw Error("--set " + key + ": the number '" + text +
+                "' is out of range (a double holds at most about 1.8e308)");
   }
   nlohmann::json* node = &root;
   size_t start = 0;
   for (;;) {
     const size_t dot = key.find('.', start);
-    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const std::string part =
+        key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     FUNNEL_CHECK(!part.empty(), "--set: empty key component in '" << key << "'");
     if (dot == std::string::npos) {
       (*node)[part] = value;

@@ -6,12 +6,16 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/utf8.h"
+
 namespace funnel {
 
-/// Any error a user can cause or fix (bad config, bad input, missing file).
+/// Any error a user can cause or fix (bad config, bad input, missing file). The message is
+/// always valid UTF-8 (bytes of a value that are not are written as \xNN): it goes into JSON
+/// (stats, logs, HTTP answers), whose writers would refuse it otherwise.
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& what) : std::runtime_error(what) {}
+  explicit Error(const std::string& what) : std::runtime_error(utf8_safe(what)) {}
 };
 
 /// An error tied to a place in an input file. `line` and `column` are 1-based; 0 = unknown.
@@ -22,9 +26,9 @@ class DataError : public Error {
       : Error(format(file, line, column, message)),
         file_(std::move(file)),
         line_(line),
-        column_(std::move(column)),
+        column_(utf8_safe(std::move(column))),
         kind_(std::move(kind)),
-        message_(message) {}
+        message_(utf8_safe(message)) {}
 
   const std::string& file() const { return file_; }
   uint64_t line() const { return line_; }
@@ -61,11 +65,11 @@ namespace detail {
 }  // namespace funnel
 
 /// FUNNEL_CHECK(cond, "message " << value): throws funnel::Error with the streamed message.
-#define FUNNEL_CHECK(cond, msg)                              \
-  do {                                                       \
-    if (!(cond)) {                                           \
-      std::ostringstream funnel_check_os_;                   \
-      funnel_check_os_ << msg;                               \
+#define FUNNEL_CHECK(cond, msg)                                     \
+  do {                                                              \
+    if (!(cond)) {                                                  \
+      std::ostringstream funnel_check_os_;                          \
+      funnel_check_os_ << msg;                                      \
       ::funnel::detail::throw_check(#cond, funnel_check_os_.str()); \
-    }                                                        \
+    }                                                               \
   } while (0)

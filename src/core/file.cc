@@ -59,14 +59,22 @@ std::string read_text_file(const std::string& path) {
   return s;
 }
 
-void write_text_file_atomic(const std::string& path, std::string_view content) {
+void write_file_atomic(const std::string& path, const std::function<void(FileWriter&)>& fill) {
   const std::string tmp = path + ".tmp";
-  {
+  try {
     FileWriter w(tmp);
-    w.write(content);
+    fill(w);
     w.close();
+    rename_path(tmp, path);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
   }
-  rename_path(tmp, path);
+}
+
+void write_text_file_atomic(const std::string& path, std::string_view content) {
+  write_file_atomic(path, [&](FileWriter& w) { w.write(content); });
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {
@@ -76,8 +84,7 @@ std::string join_path(const std::string& dir, const std::string& name) {
 std::string base_name(const std::string& path) { return fs::path(path).filename().string(); }
 
 // ---------------------------------------------------------------------------------------------
-LineReader::LineReader(const std::string& path, Options options)
-    : path_(path), options_(options) {
+LineReader::LineReader(const std::string& path, Options options) : path_(path), options_(options) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw Error(path + ": cannot open: " + errno_text());
 #ifdef POSIX_FADV_SEQUENTIAL
@@ -243,10 +250,18 @@ void MappedFile::advise(Access access) const {
   if (data_ == nullptr) return;
   int advice = MADV_NORMAL;
   switch (access) {
-    case Access::kNormal: advice = MADV_NORMAL; break;
-    case Access::kSequential: advice = MADV_SEQUENTIAL; break;
-    case Access::kRandom: advice = MADV_RANDOM; break;
-    case Access::kWillNeed: advice = MADV_WILLNEED; break;
+    case Access::kNormal:
+      advice = MADV_NORMAL;
+      break;
+    case Access::kSequential:
+      advice = MADV_SEQUENTIAL;
+      break;
+    case Access::kRandom:
+      advice = MADV_RANDOM;
+      break;
+    case Access::kWillNeed:
+      advice = MADV_WILLNEED;
+      break;
   }
   ::madvise(data_, size_, advice);
 }

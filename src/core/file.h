@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ void rename_path(const std::string& from, const std::string& to);
 std::string read_text_file(const std::string& path);
 /// Writes `content` to `path` via a temporary file and rename (readers never see half a file).
 void write_text_file_atomic(const std::string& path, std::string_view content);
+class FileWriter;
+/// Writes `path` through `fill` into PATH.tmp, then renames it to `path`: either the whole new
+/// file or (on any error, the temporary removed) the old one is there, never part of one.
+void write_file_atomic(const std::string& path, const std::function<void(FileWriter&)>& fill);
 std::string join_path(const std::string& dir, const std::string& name);
 /// Final component of a path ("a/b/c.csv" -> "c.csv").
 std::string base_name(const std::string& path);

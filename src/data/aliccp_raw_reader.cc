@@ -15,6 +15,7 @@
 #include "core/file.h"
 #include "core/hash.h"
 #include "core/progress.h"
+#include "core/utf8.h"
 #include "data/readers.h"
 
 namespace funnel::data {
@@ -35,25 +36,6 @@ constexpr size_t kMd5Chars = 32;
 constexpr uint64_t kProgressMinBytes = uint64_t{256} << 20;
 
 inline bool is_separator(char c) { return static_cast<unsigned char>(c) <= 3; }
-
-/// "ab\x01c" -> "ab\x01c" spelled with escapes, cut to `max` bytes (for messages).
-std::string printable(std::string_view s, size_t max = 80) {
-  std::string out;
-  const size_t n = std::min(s.size(), max);
-  for (size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      static const char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -392,7 +374,7 @@ class AliccpRawReader::Impl {
       IndexEntry e;
       if (!parse_md5(cells[0], e.md5)) {
         throw DataError(common_path_, n, "md5", "md5",
-                        "md5 '" + printable(cells[0]) + "' is not 32 hex digits");
+                        "md5 '" + printable(cells[0], 80) + "' is not 32 hex digits");
       }
       FUNNEL_CHECK(n <= UINT32_MAX && line.size() <= UINT32_MAX,
                    common_path_ << ": too many or too long lines for the md5 index");
@@ -441,7 +423,7 @@ class AliccpRawReader::Impl {
       Md5 md5;
       if (!parse_md5(md5_text, md5)) {
         throw DataError(*origin.file, origin.line, "md5", "md5",
-                        "md5 '" + printable(md5_text) + "' is not 32 hex digits");
+                        "md5 '" + printable(md5_text, 80) + "' is not 32 hex digits");
       }
       const auto it = std::lower_bound(index_.begin(), index_.end(), md5,
                                        [](const IndexEntry& e, const Md5& m) { return e.md5 < m; });
@@ -549,7 +531,7 @@ class AliccpRawReader::Impl {
     uint64_t declared;
     if (!parse_count(count_text, declared)) {
       fail(origin, "feature_num", "feature_num",
-           "feature_num '" + printable(count_text) + "' is not a non-negative integer");
+           "feature_num '" + printable(count_text, 80) + "' is not a non-negative integer");
     }
     uint64_t n = 0;
     const char* p = list.data();
@@ -599,7 +581,7 @@ class AliccpRawReader::Impl {
     const char* e = static_cast<const char*>(std::memchr(p, '\x01', static_cast<size_t>(end - p)));
     const std::string_view entry(p, static_cast<size_t>((e == nullptr ? end : e) - p));
     fail(origin, "feature_list", "feature_entry",
-         "entry " + std::to_string(n) + " '" + printable(entry) +
+         "entry " + std::to_string(n) + " '" + printable(entry, 80) +
              "' is not field_id \\x02 feature_id \\x03 value");
   }
 
@@ -608,7 +590,7 @@ class AliccpRawReader::Impl {
     float weight;
     if (!parse_value(value, weight)) {
       fail(origin, std::string(field), "feature_value",
-           "value '" + printable(value) + "' of feature '" + printable(feature) +
+           "value '" + printable(value, 80) + "' of feature '" + printable(feature, 80) +
                "' is not a finite number");
     }
     if (feature.empty()) {

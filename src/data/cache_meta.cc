@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "data/cache_format.h"
 
 namespace funnel::data {
@@ -19,20 +20,23 @@ void write_cache_meta(const std::string& dir, const Schema& schema, const Layout
   nlohmann::json sparse = nlohmann::json::array();
   for (size_t f = 0; f < layout.sparse.size(); ++f) {
     const auto& sf = layout.sparse[f];
-    sparse.push_back({{"name", sf.name}, {"vocab_size", stats.vocab_sizes[f]},
-                      {"multi", sf.multi}, {"weighted", sf.weighted}, {"dim", sf.dim},
+    sparse.push_back({{"name", sf.name},
+                      {"vocab_size", stats.vocab_sizes[f]},
+                      {"multi", sf.multi},
+                      {"weighted", sf.weighted},
+                      {"dim", sf.dim},
                       {"bucketized", sf.bucketized}});
   }
   meta["sparse"] = sparse;
   nlohmann::json dense = nlohmann::json::array();
   for (size_t d = 0; d < layout.dense.size(); ++d) {
-    dense.push_back({{"name", layout.dense[d]}, {"mean", stats.dense_mean[d]},
-                     {"std", stats.dense_std[d]}});
+    dense.push_back(
+        {{"name", layout.dense[d]}, {"mean", stats.dense_mean[d]}, {"std", stats.dense_std[d]}});
   }
   meta["dense"] = dense;
   for (const auto& [name, s] : stats.splits) meta["splits"][name]["rows"] = s.rows;
   meta["stats"] = stats_to_json(stats, layout);
-  write_text_file_atomic(join_path(dir, "meta.json"), meta.dump(1));
+  write_text_file_atomic(join_path(dir, "meta.json"), json_text(meta, 1));
 }
 
 CacheBuild::CacheBuild(std::string out_dir, bool overwrite)

@@ -14,13 +14,8 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-std::string shown(std::string_view s) {
-  std::string out(s.substr(0, 40));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20) c = '?';
-  }
-  return "'" + out + (s.size() > 40 ? "...'" : "'");
-}
+/// A value in a message: quoted, at most 40 bytes, valid UTF-8 (core/utf8.h).
+std::string shown(std::string_view s) { return "'" + printable(s, 40) + "'"; }
 
 bool parse_double(std::string_view s, double& out) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -59,8 +54,8 @@ RowEncoder::RowEncoder(const DataConfig& config)
     return -1;
   };
   for (const auto& f : layout_.sparse) {
-    sparse_slot_.push_back(find_slot(f.bucketized ? SlotKind::kNumeric : SlotKind::kCategorical,
-                                     f.source));
+    sparse_slot_.push_back(
+        find_slot(f.bucketized ? SlotKind::kNumeric : SlotKind::kCategorical, f.source));
   }
   for (int src : layout_.dense_source) dense_slot_.push_back(find_slot(SlotKind::kNumeric, src));
   for (size_t i = 0; i < layout_.aux.size(); ++i) {

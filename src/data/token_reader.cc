@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/utf8.h"
 #include "data/readers.h"
 
 namespace funnel::data {
@@ -80,8 +81,9 @@ class TokenReader : public Reader {
       const char* colon =
           static_cast<const char*>(std::memchr(p, ':', static_cast<size_t>(tok_end - p)));
       if (colon == nullptr) {
-        std::string msg =
-            "token '" + std::string(p, static_cast<size_t>(tok_end - p)) + "' is not field:id";
+        std::string msg = "token '" +
+                          printable(std::string_view(p, static_cast<size_t>(tok_end - p)), 80) +
+                          "' is not field:id";
         if (q == nullptr && lines_.last_line_unterminated()) {
           msg += " (last line has no newline: file truncated?)";
         }

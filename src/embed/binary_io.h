@@ -3,10 +3,13 @@
 // or failed write throws funnel::Error naming what was being read, so a truncated file is
 // reported as such instead of yielding garbage weights.
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <istream>
 #include <ostream>
+#include <string>
 #include <type_traits>
 
 #include "core/error.h"
@@ -19,8 +22,11 @@ inline void write_bytes(std::ostream& os, const void* data, size_t n, const char
   constexpr size_t kChunk = size_t{1} << 26;
   while (n > 0) {
     const size_t c = n < kChunk ? n : kChunk;
+    errno = 0;
     os.write(p, static_cast<std::streamsize>(c));
-    FUNNEL_CHECK(os.good(), "embedding table: failed to write " << what);
+    FUNNEL_CHECK(os.good(), "embedding table: failed to write "
+                                << what
+                                << (errno != 0 ? std::string(": ") + std::strerror(errno) : ""));
     p += c;
     n -= c;
   }

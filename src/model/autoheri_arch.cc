@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json_fields.h"
+#include "core/json_text.h"
 
 namespace funnel::model {
 namespace {
@@ -48,9 +49,10 @@ std::vector<ArchEdge> candidate_edges(const FunnelSpec& funnel, IntegrationSchem
   for (int s = 0; s < n; ++s) {
     for (int t = 0; t < n; ++t) {
       if (t == s) continue;
-      const bool take = scheme == IntegrationScheme::kParallel
-                            ? true
-                            : (funnel.parents[s] == t || (skip && is_ancestor(funnel.parents, t, s)));
+      const bool take =
+          scheme == IntegrationScheme::kParallel
+              ? true
+              : (funnel.parents[s] == t || (skip && is_ancestor(funnel.parents, t, s)));
       if (take) edges.push_back(ArchEdge{t, s, {}, {}});
     }
   }
@@ -69,8 +71,8 @@ DeriveOptions DeriveOptions::from_json(const nlohmann::json& j, const std::strin
   DeriveOptions d;
   if (j.is_null()) return d;
   JsonFields f(j, path);
-  d.rule = parse_choice(f.get<std::string>("rule", choice_name(d.rule, kDeriveRules)),
-                        kDeriveRules, f.path("rule"));
+  d.rule = parse_choice(f.get<std::string>("rule", choice_name(d.rule, kDeriveRules)), kDeriveRules,
+                        f.path("rule"));
   d.threshold = f.get<double>("threshold", d.threshold);
   d.top_k = f.get<int>("k", d.top_k);
   f.finish();
@@ -89,8 +91,8 @@ size_t AutoHeriArch::num_connections() const {
 void AutoHeriArch::derive(const DeriveOptions& o) {
   const size_t L = num_layers();
   for (auto& e : edges) {
-    FUNNEL_CHECK(e.alpha.size() == L * L, "arch: edge " << e.from << " -> " << e.to
-                                                        << " has no alpha to derive z from");
+    FUNNEL_CHECK(e.alpha.size() == L * L,
+                 "arch: edge " << e.from << " -> " << e.to << " has no alpha to derive z from");
     e.z.assign(L * L, 0);
   }
   if (o.rule == DeriveOptions::Rule::kThreshold) {
@@ -114,8 +116,9 @@ void AutoHeriArch::derive(const DeriveOptions& o) {
           if (is_candidate(scheme, i, j)) c.emplace_back(edges[k].alpha[i * L + j], k, i);
         }
       }
-      std::stable_sort(c.begin(), c.end(),
-                       [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+      std::stable_sort(c.begin(), c.end(), [](const auto& a, const auto& b) {
+        return std::get<0>(a) > std::get<0>(b);
+      });
       for (size_t r = 0; r < c.size() && r < static_cast<size_t>(o.top_k); ++r) {
         edges[std::get<1>(c[r])].z[std::get<2>(c[r]) * L + j] = 1;
       }
@@ -149,14 +152,10 @@ nlohmann::json AutoHeriArch::to_json() const {
     if (!e.alpha.empty()) je["alpha"] = alpha;
     j_edges.push_back(je);
   }
-  nlohmann::json j = {{"format", kFormat},
-                      {"version", kVersion},
-                      {"events", events},
-                      {"parents", parents},
-                      {"towers", towers},
-                      {"scheme", integration_scheme_name(scheme)},
-                      {"skip", skip},
-                      {"num_connections", num_connections()},
+  nlohmann::json j = {{"format", kFormat}, {"version", kVersion},
+                      {"events", events},  {"parents", parents},
+                      {"towers", towers},  {"scheme", integration_scheme_name(scheme)},
+                      {"skip", skip},      {"num_connections", num_connections()},
                       {"edges", j_edges}};
   j["derived_by"] = derived_by.empty() ? nlohmann::json() : nlohmann::json::parse(derived_by);
   return j;
@@ -168,8 +167,8 @@ AutoHeriArch AutoHeriArch::from_json(const nlohmann::json& j, const std::string&
   FUNNEL_CHECK(format == kFormat,
                path << ".format: expected \"" << kFormat << "\", got \"" << format << "\"");
   const int version = f.require<int>("version");
-  FUNNEL_CHECK(version == kVersion, path << ".version: this build reads version " << kVersion
-                                         << ", got " << version);
+  FUNNEL_CHECK(version == kVersion,
+               path << ".version: this build reads version " << kVersion << ", got " << version);
   AutoHeriArch a;
   a.events = f.require<std::vector<std::string>>("events");
   a.parents = f.require<std::vector<int>>("parents");
@@ -259,10 +258,11 @@ AutoHeriArch AutoHeriArch::load(const std::string& file) {
 }
 
 void AutoHeriArch::save(const std::string& file) const {
-  write_text_file_atomic(file, to_json().dump(2) + "\n");
+  write_text_file_atomic(file, json_text(to_json(), 2) + "\n");
 }
 
-void AutoHeriArch::check_matches(const FunnelSpec& funnel, const std::vector<int64_t>& widths) const {
+void AutoHeriArch::check_matches(const FunnelSpec& funnel,
+                                 const std::vector<int64_t>& widths) const {
   FUNNEL_CHECK(events == funnel.events && parents == funnel.parents,
                "arch: built for the funnel " << nlohmann::json(events).dump() << " "
                                              << nlohmann::json(parents).dump() << ", the data has "

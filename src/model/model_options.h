@@ -13,7 +13,11 @@
 
 namespace funnel::model {
 
-/// A list of positive layer widths, e.g. "towers": [200, 80, 20]; `fallback` when absent.
+/// The widest layer a config may ask for.
+constexpr int64_t kMaxWidth = 65536;
+
+/// A list of layer widths in [1, kMaxWidth], e.g. "towers": [200, 80, 20]; `fallback` when
+/// absent. An empty list is legitimate: no hidden layer (a logistic head on the input).
 inline std::vector<int64_t> read_layer_sizes(JsonFields& fields, const std::string& key,
                                              const std::vector<int64_t>& fallback) {
   if (!fields.has(key)) {
@@ -22,12 +26,14 @@ inline std::vector<int64_t> read_layer_sizes(JsonFields& fields, const std::stri
   }
   const nlohmann::json& v = fields.at(key);
   if (!v.is_array()) {
-    throw Error(fields.path(key) + ": expected a list of positive layer widths, got " + v.dump());
+    throw Error(fields.path(key) + ": expected a list of layer widths in [1, " +
+                std::to_string(kMaxWidth) + "] ([] = no hidden layer), got " + v.dump());
   }
   std::vector<int64_t> sizes;
   for (const auto& w : v) {
-    if (!w.is_number_integer() || w.get<int64_t>() <= 0) {
-      throw Error(fields.path(key) + ": expected a list of positive layer widths, got " + v.dump());
+    if (!w.is_number_integer() || w.get<int64_t>() <= 0 || w.get<int64_t>() > kMaxWidth) {
+      throw Error(fields.path(key) + ": expected a list of layer widths in [1, " +
+                  std::to_string(kMaxWidth) + "] ([] = no hidden layer), got " + v.dump());
     }
     sizes.push_back(w.get<int64_t>());
   }

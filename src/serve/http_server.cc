@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/stopwatch.h"
 
@@ -89,15 +90,9 @@ class BoundedPool : public httplib::TaskQueue {
   std::vector<std::thread> workers_;
 };
 
-/// Answers are JSON; invalid UTF-8 in a message (a bad value echoed back) is replaced, never
-/// an exception.
-std::string dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 void json_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
-  res.set_content(dump({{"error", message}}), "application/json");
+  res.set_content(json_text({{"error", message}}), "application/json");
 }
 
 }  // namespace
@@ -177,7 +172,7 @@ void HttpServer::routes() {
 
   s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     res.status = 200;
-    res.set_content(dump(service_.models()), "application/json");
+    res.set_content(json_text(service_.models()), "application/json");
     metrics_.request("/v1/models", res.status, 0.0);
   });
 
@@ -194,7 +189,8 @@ void HttpServer::routes() {
         }
         if (!body.is_object()) throw RequestError(400, "expected {\"model\": name} or no body");
         for (auto it = body.begin(); it != body.end(); ++it) {
-          if (it.key() != "model") throw RequestError(400, it.key() + ": unknown key (known: model)");
+          if (it.key() != "model")
+            throw RequestError(400, it.key() + ": unknown key (known: model)");
         }
         if (body.contains("model")) {
           if (!body["model"].is_string()) throw RequestError(400, "model: expected a string");
@@ -206,7 +202,7 @@ void HttpServer::routes() {
       bool failed = false;
       for (const auto& [n, r] : out.items()) failed = failed || r["status"] == "failed";
       res.status = failed ? 500 : 200;
-      res.set_content(dump(out), "application/json");
+      res.set_content(json_text(out), "application/json");
     } catch (const RequestError& e) {
       json_error(res, e.status(), e.what());
     }
@@ -230,8 +226,8 @@ void HttpServer::routes() {
     if (!res.body.empty()) return;
     std::string what = "no such route: " + req.method + " " + req.path;
     if (res.status == 413) {
-      what = "the request body is larger than " + std::to_string(options_.max_body_bytes) +
-             " bytes";
+      what =
+          "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes";
     } else if (res.status == 405) {
       what = "method not allowed: " + req.method + " " + req.path;
     } else if (res.status != 404) {

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <deque>
 
+#include "core/json_text.h"
+#include "core/utf8.h"
 #include "data/batch_builder.h"
 #include "data/raw_row.h"
 #include "serve/predictor.h"
@@ -11,12 +13,8 @@
 namespace funnel::serve {
 namespace {
 
-/// A JSON value for a message, cut short.
-std::string shown(const nlohmann::json& v) {
-  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
+/// A JSON value for a message, cut short (on a character boundary).
+std::string shown(const nlohmann::json& v) { return printable(json_text(v), 57); }
 
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
   throw RequestError(400, path + ": " + what);
@@ -33,7 +31,7 @@ const char* source_name(Source s) {
 /// "user.101") only when a message needs it.
 struct Where {
   Source part = Source::kItem;
-  size_t item = 0;                  // with kItem
+  size_t item = 0;                   // with kItem
   const std::string* key = nullptr;  // the field; nullptr: the item (or object) itself
 
   std::string str() const {

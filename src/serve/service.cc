@@ -1,15 +1,15 @@
 #include "serve/service.h"
 
 #include <sys/stat.h>
+#include <torch/types.h>
 
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
-#include <torch/types.h>
-
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/stopwatch.h"
 #include "serve/scores.h"
@@ -18,8 +18,7 @@ namespace funnel::serve {
 namespace {
 
 double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 /// Size and modification time (ns) of a file; (0, 0) when it cannot be read.
@@ -130,9 +129,7 @@ ScoringService::Answer ScoringService::score(const nlohmann::json& body, ScoreTi
   a.items = req.batch.size;
   std::string& out = a.body;
   out.reserve(64 + req.batch.size * (24 + 28 * m->score_names.size()));
-  auto text = [](const nlohmann::json& j) {
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  };
+  const auto text = [](const nlohmann::json& j) { return json_text(j); };
   out += "{\"model\":" + text(m->name) + ",\"version\":" + text(m->version) +
          ",\"events\":" + text(m->bundle.funnel.events) + ",\"scores\":[";
   std::vector<std::string> keys;  // ,"<score name>":

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/progress.h"
 #include "core/stopwatch.h"
 #include "sim/cache_writer.h"
@@ -80,7 +81,7 @@ WriteResult write_simulation(const Simulator& sim, const std::string& out_dir,
   make_dirs(out_dir);
   WriteResult result;
   result.config_path = join_path(out_dir, "experiment.json");
-  write_text_file_atomic(result.config_path, experiment_config(sim).dump(2) + "\n");
+  write_text_file_atomic(result.config_path, json_text(experiment_config(sim), 2) + "\n");
 
   bool present[3];
   splits_of(c, present);
@@ -135,7 +136,7 @@ WriteResult write_simulation(const Simulator& sim, const std::string& out_dir,
       {"outputs", {{"csv", options.csv}, {"cache", options.cache}}},
       {"bytes", result.csv_bytes},
       {"seconds", result.seconds}};
-  write_text_file_atomic(join_path(out_dir, "simulation.json"), summary.dump(2) + "\n");
+  write_text_file_atomic(join_path(out_dir, "simulation.json"), json_text(summary, 2) + "\n");
   return result;
 }
 

@@ -1,12 +1,12 @@
 #include "train/evolution.h"
 
-
 #include <algorithm>
 #include <fstream>
 #include <memory>
 
 #include "core/error.h"
 #include "core/json_fields.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/stopwatch.h"
 #include "data/cache.h"
@@ -164,10 +164,10 @@ EvolutionResult RegularizedEvolution::run(const std::string& history_file) {
   int64_t total = options_.population + options_.cycles;
   on_scored_ = [&](const EvolutionCandidate& c) {
     best_so_far = std::max(best_so_far, c.fitness);
-    if (out) *out << to_json(c, best_so_far).dump() << "\n" << std::flush;
+    if (out) *out << json_text(to_json(c, best_so_far)) << "\n" << std::flush;
     log_info("evolution candidate " + std::to_string(c.id + 1) + "/" + std::to_string(total) +
-             " mask " + mask_string(c.arch) + ": fitness " + std::to_string(c.fitness) +
-             " (best " + std::to_string(best_so_far) + ")");
+             " mask " + mask_string(c.arch) + ": fitness " + std::to_string(c.fitness) + " (best " +
+             std::to_string(best_so_far) + ")");
   };
   Stopwatch watch;
   initialize();

@@ -1,11 +1,11 @@
 #include "train/run_outputs.h"
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 
 namespace funnel::train {
 
@@ -34,7 +34,7 @@ void RunOutputs::log(const std::string& name, const nlohmann::json& line) {
   if (!writes()) return;
   const auto it = logs_.find(name);
   FUNNEL_CHECK(it != logs_.end(), path(name) << ": log written before it was opened");
-  it->second->out << line.dump() << "\n" << std::flush;
+  it->second->out << json_text(line) << "\n" << std::flush;
   FUNNEL_CHECK(it->second->out.good(), path(name) << ": write error");
 }
 

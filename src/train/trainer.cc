@@ -1,15 +1,19 @@
 #include "train/trainer.h"
 
+#include <c10/util/Exception.h>
 #include <torch/optim/adam.h>
 #include <torch/serialize/archive.h>
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/stopwatch.h"
@@ -72,9 +76,10 @@ double Trainer::step(const data::Batch& batch, StepTimes* times) {
   const FunnelLossValue loss = loss_.compute(out, labels, model_->training_space());
   const double value = loss.total.item<double>();
   if (!std::isfinite(value)) {
-    throw TrainingDiverged(global_step_, "training diverged: loss is " + std::to_string(value) +
-                                             " at step " + std::to_string(global_step_) +
-                                             " (lower train.lr?); the last good checkpoint is kept");
+    throw TrainingDiverged(global_step_,
+                           "training diverged: loss is " + std::to_string(value) + " at step " +
+                               std::to_string(global_step_) +
+                               " (lower train.lr?); the last good checkpoint is kept");
   }
   lap(watch, times ? &times->loss : nullptr);
   dense_optimizer_->zero_grad();
@@ -131,7 +136,8 @@ TrainResult Trainer::fit(const FitOptions& fo) {
 
   // Evaluates, logs, checkpoints; returns false when early stopping says stop.
   auto evaluate_and_log = [&](int epoch) {
-    nlohmann::json entry = {{"epoch", epoch}, {"step", global_step_},
+    nlohmann::json entry = {{"epoch", epoch},
+                            {"step", global_step_},
                             {"samples", result.samples},
                             {"train_loss", loss_steps ? loss_sum / loss_steps : NAN},
                             {"train_seconds", train_seconds}};
@@ -152,12 +158,10 @@ TrainResult Trainer::fit(const FitOptions& fo) {
         if (checkpoints) save_checkpoint(out.path("checkpoint/best"));
       } else {
         ++since_best;
-        keep_going = !fo.early_stopping || options_.patience == 0 ||
-                     since_best < options_.patience;
+        keep_going = !fo.early_stopping || options_.patience == 0 || since_best < options_.patience;
       }
       if (fo.early_stopping) {
-        entry[options_.early_stop_metric] =
-            std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
+        entry[options_.early_stop_metric] = std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
       }
       log_info(fo.label + " " + std::to_string(epoch) + " step " + std::to_string(global_step_) +
                ": " + options_.early_stop_metric + " = " + std::to_string(v) +
@@ -234,29 +238,46 @@ nlohmann::json Trainer::evaluate(const std::string& split) const {
 }
 
 void Trainer::save_checkpoint(const std::string& dir) const {
+  // Written into DIR.tmp and renamed: a failure at any point (the disk full) leaves the last
+  // complete checkpoint and no partial one.
   const std::string tmp = dir + ".tmp";
   remove_all(tmp);
   make_dirs(tmp);
-  torch::serialize::OutputArchive dense;
-  model_->save(dense);
-  dense.save_to(join_path(tmp, "dense.pt"));
-  torch::serialize::OutputArchive opt;
-  dense_optimizer_->save(opt);
-  opt.save_to(join_path(tmp, "dense_optimizer.pt"));
-  {
-    std::ofstream os(join_path(tmp, "sparse.bin"), std::ios::binary);
+  std::string file;  // being written
+  try {
+    file = join_path(tmp, "dense.pt");
+    torch::serialize::OutputArchive dense;
+    model_->save(dense);
+    dense.save_to(file);
+    file = join_path(tmp, "dense_optimizer.pt");
+    torch::serialize::OutputArchive opt;
+    dense_optimizer_->save(opt);
+    opt.save_to(file);
+    file = join_path(tmp, "sparse.bin");
+    std::ofstream os(file, std::ios::binary);
+    FUNNEL_CHECK(os.is_open(), "cannot create: " << std::strerror(errno));
     embedding_->save(os, /*with_optimizer_state=*/true);
-    FUNNEL_CHECK(os.good(), join_path(tmp, "sparse.bin") << ": write error");
+    errno = 0;
+    os.close();
+    FUNNEL_CHECK(!os.fail(),
+                 "write error" << (errno != 0 ? std::string(": ") + std::strerror(errno) : ""));
+    const RunState& rs = run_state_;
+    nlohmann::json state = {{"step", global_step_},
+                            {"epochs_done", rs.epochs_done},
+                            {"samples", rs.samples},
+                            {"since_best", rs.since_best},
+                            {"stopped_early", rs.stopped_early},
+                            {"best_validation", rs.best_validation}};
+    state["best"] = std::isfinite(rs.best) ? nlohmann::json(rs.best) : nlohmann::json();
+    file = join_path(tmp, "state.json");
+    write_text_file_atomic(file, json_text(state));
+  } catch (const c10::Error& e) {
+    remove_all(tmp);
+    throw Error(file + ": checkpoint not written: " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    remove_all(tmp);
+    throw Error(file + ": checkpoint not written: " + e.what());
   }
-  const RunState& rs = run_state_;
-  nlohmann::json state = {{"step", global_step_},
-                          {"epochs_done", rs.epochs_done},
-                          {"samples", rs.samples},
-                          {"since_best", rs.since_best},
-                          {"stopped_early", rs.stopped_early},
-                          {"best_validation", rs.best_validation}};
-  state["best"] = std::isfinite(rs.best) ? nlohmann::json(rs.best) : nlohmann::json();
-  write_text_file_atomic(join_path(tmp, "state.json"), state.dump());
   remove_all(dir);
   rename_path(tmp, dir);
 }
@@ -273,8 +294,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
     opt.load_from(join_path(dir, "dense_optimizer.pt"));
     dense_optimizer_->load(opt);
   } catch (const c10::Error& e) {
-    throw Error(dir + ": the checkpoint does not match this model: " +
-                e.what_without_backtrace());
+    throw Error(dir + ": the checkpoint does not match this model: " + e.what_without_backtrace());
   }
   std::ifstream is(join_path(dir, "sparse.bin"), std::ios::binary);
   FUNNEL_CHECK(is.good(), join_path(dir, "sparse.bin") << ": cannot open");

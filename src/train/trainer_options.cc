@@ -12,27 +12,20 @@ TrainerOptions TrainerOptions::from_json(const nlohmann::json& j, const std::str
   TrainerOptions o;
   if (j.is_null()) return o;
   JsonFields f(j, path);
-  o.batch_size = f.get<size_t>("batch_size", o.batch_size);
-  o.epochs = f.get<int>("epochs", o.epochs);
-  o.lr = f.get<double>("lr", o.lr);
-  o.weight_decay = f.get<double>("weight_decay", o.weight_decay);
+  o.batch_size = f.get_in<size_t>("batch_size", o.batch_size, 1, size_t{1} << 24);
+  o.epochs = f.get_in<int>("epochs", o.epochs, 1, 100000);
+  o.lr = f.get_in<double>("lr", o.lr, 1e-12, 100.0);
+  o.weight_decay = f.get_in<double>("weight_decay", o.weight_decay, 0.0, 100.0);
   o.seed = f.get<uint64_t>("seed", o.seed);
-  o.threads = f.get<int>("threads", o.threads);
-  o.eval_every_steps = f.get<int64_t>("eval_every_steps", o.eval_every_steps);
+  o.threads = f.get_in<int>("threads", o.threads, 1, 1024);
+  o.eval_every_steps =
+      f.get_in<int64_t>("eval_every_steps", o.eval_every_steps, 0, int64_t{1} << 40);
   o.early_stop_metric = f.get<std::string>("early_stop_metric", o.early_stop_metric);
-  o.patience = f.get<int>("patience", o.patience);
-  o.max_steps = f.get<int64_t>("max_steps", o.max_steps);
+  o.patience = f.get_in<int>("patience", o.patience, 0, 1000000);
+  o.max_steps = f.get_in<int64_t>("max_steps", o.max_steps, 0, int64_t{1} << 40);
   o.loss.weights = f.get<std::vector<double>>("loss_weights", {});
   o.loss.stop_ctcvr_grad_to_ctr = f.get<bool>("stop_ctcvr_grad_to_ctr", false);
   f.finish();
-  FUNNEL_CHECK(o.batch_size > 0, f.path("batch_size") << ": must be > 0");
-  FUNNEL_CHECK(o.epochs > 0, f.path("epochs") << ": must be > 0");
-  FUNNEL_CHECK(o.lr > 0, f.path("lr") << ": must be > 0");
-  FUNNEL_CHECK(o.weight_decay >= 0, f.path("weight_decay") << ": must be >= 0");
-  FUNNEL_CHECK(o.threads > 0, f.path("threads") << ": must be > 0");
-  FUNNEL_CHECK(o.eval_every_steps >= 0, f.path("eval_every_steps") << ": must be >= 0");
-  FUNNEL_CHECK(o.patience >= 0, f.path("patience") << ": must be >= 0");
-  FUNNEL_CHECK(o.max_steps >= 0, f.path("max_steps") << ": must be >= 0");
   metric::parse_metric_path(o.early_stop_metric, f.path("early_stop_metric"));
   return o;
 }

@@ -54,8 +54,15 @@ if "$FUNNEL" -q eval --bundle "$W/run/model.bundle" --config "$W/bin/experiment.
   echo "eval without the CSV files should fail"; exit 1
 fi
 grep -q "rerun funnel simulate with --csv" "$W/err.txt" || { cat "$W/err.txt"; exit 1; }
+# A simulation already in OUT is not replaced unless --overwrite says so (issue 20).
+if "$FUNNEL" -q simulate "${SIM[@]}" --seed 2 --out "$W/sim" >/dev/null 2>"$W/err.txt"; then
+  echo "simulate into an earlier simulation without --overwrite must fail" >&2
+  exit 1
+fi
+grep -q "already holds a run" "$W/err.txt" || { cat "$W/err.txt"; exit 1; }
+test -e "$W/sim/train.csv"
 # A rerun without --csv removes the CSV files of the earlier run (they would describe other
 # data than the new cache).
-"$FUNNEL" -q simulate "${SIM[@]}" --seed 2 --out "$W/sim" >/dev/null
+"$FUNNEL" -q simulate "${SIM[@]}" --seed 2 --out "$W/sim" --overwrite >/dev/null
 test ! -e "$W/sim/train.csv"
 echo ok

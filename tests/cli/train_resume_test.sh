@@ -45,4 +45,31 @@ if "$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/none" --set m
   exit 1
 fi
 grep -q "no checkpoint" "$W/err" || { cat "$W/err" >&2; exit 1; }
+
+# Run folders (issue 20): a finished run is not replaced without --overwrite, and a folder in
+# use by another process (its lock held, here by flock(1)) is refused at once.
+before=$(md5sum "$W/whole/metrics.json")
+if "$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/whole" "${common[@]}" 2>"$W/err"; then
+  echo "train into a finished run without --overwrite must fail" >&2
+  exit 1
+fi
+grep -q "already holds a run" "$W/err" || { cat "$W/err" >&2; exit 1; }
+[ "$(md5sum "$W/whole/metrics.json")" = "$before" ] || { echo "the refused run touched metrics.json" >&2; exit 1; }
+"$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/whole" "${common[@]}" \
+    --set train.epochs=1 --overwrite >/dev/null
+epochs=$(wc -l <"$W/whole/log.jsonl")
+[ "$epochs" = 1 ] || { echo "--overwrite kept the old log ($epochs lines)" >&2; exit 1; }
+mkdir -p "$W/busy"
+flock "$W/busy/.lock" sleep 30 &
+holder=$!
+for _ in $(seq 1 50); do flock -n "$W/busy/.lock" true 2>/dev/null || break; sleep 0.1; done
+if "$FUNNEL" -q train --config "$CFG" --cache "$W/cache" --out "$W/busy" "${common[@]}" 2>"$W/err"; then
+  kill "$holder"
+  echo "train into a folder in use must fail" >&2
+  exit 1
+fi
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+grep -q "in use by another process" "$W/err" || { cat "$W/err" >&2; exit 1; }
+[ ! -e "$W/busy/metrics.json" ] || { echo "the refused run wrote into the busy folder" >&2; exit 1; }
 echo "ok"

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <map>
 
+#include "core/utf8.h"
 #include "data/cache.h"
 #include "data/loader.h"
 #include "data/row_encoder.h"
+#include "data/stats.h"
 #include "synthetic.h"
 
 namespace funnel::data {
@@ -162,10 +164,10 @@ TEST(Converter, BadRowPolicies) {
   for (int i = 0; i < 200; ++i) {
     csv += std::to_string(i) + ",1,0,u" + std::to_string(i % 5) + ",i,h1:1,1.5\n";
   }
-  csv += "900,2,0,u,i,,1\n";         // label not 0/1 (line 202)
-  csv += "901,1,0,u,i\n";            // too few columns
-  csv += "902,1,0,u,i,,abc\n";       // non-numeric price
-  csv += "903,0,1,u,i,,1\n";         // conversion without click
+  csv += "900,2,0,u,i,,1\n";    // label not 0/1 (line 202)
+  csv += "901,1,0,u,i\n";       // too few columns
+  csv += "902,1,0,u,i,,abc\n";  // non-numeric price
+  csv += "903,0,1,u,i,,1\n";    // conversion without click
   const std::string p = write_file(dir, "bad.csv", csv);
   nlohmann::json j = synthetic_config_json(p, p);
   j.erase("test");
@@ -217,6 +219,42 @@ TEST(Converter, BadRowPolicies) {
   const DatasetStats kept = convert_to_cache(config, join_path(dir, "c3"), quiet());
   EXPECT_EQ(kept.inputs.at("train").rows_written, 201u);
   EXPECT_EQ(kept.splits.at("train").violations_kept[1], 1u);
+}
+
+TEST(Converter, SkippedRowsWithInvalidOrCutUtf8AreCountedAndTheStatsWritten) {
+  // Issue 20, defect 1: a bad row's message holding bytes that are not UTF-8, or a value whose
+  // UTF-8 the message's truncation cut inside a character, ended the conversion with a JSON
+  // writer's "invalid UTF-8 byte" exception.
+  const std::string dir = test_dir();
+  std::string csv = "rid,click,buy,user,item,hist,price\n";
+  for (int i = 0; i < 100; ++i) {
+    csv += std::to_string(i) + ",1,0,u" + std::to_string(i % 5) + ",i,h1:1,1.5\n";
+  }
+  std::string accents = "a";
+  for (int k = 0; k < 200; ++k) accents += "\xC3\xA9";  // 'a' + 200 x 'é'
+  csv +=
+      "900,1,0,u,i,,\xFF\xFE"
+      "1\n";                                // not UTF-8, in a numeric cell
+  csv += "901,1,0,u,i,," + accents + "\n";  // valid, cut by the message
+  csv += "902,1,0,u\xC3,i,,1,extra\n";      // not UTF-8, too many columns
+  const std::string p = write_file(dir, "utf8.csv", csv);
+  nlohmann::json j = synthetic_config_json(p, p);
+  j.erase("test");
+  DataConfig config = parse_data_config(j, "");
+  config.on_bad_row = BadRowPolicy::kSkip;
+  config.max_bad_fraction = 0.05;
+  const std::string out = join_path(dir, "cache");
+  const DatasetStats st = convert_to_cache(config, out, quiet());
+  const InputStats& in = st.inputs.at("train");
+  EXPECT_EQ(in.bad_rows, 3u);
+  EXPECT_EQ(in.rows_written, 100u);
+  ASSERT_EQ(in.bad_examples.size(), 3u);
+  for (const std::string& m : in.bad_examples) EXPECT_TRUE(valid_utf8(m)) << m;
+  EXPECT_NE(in.bad_examples[0].find("\\xff\\xfe1"), std::string::npos) << in.bad_examples[0];
+  EXPECT_NE(in.bad_examples[1].find("a\xC3\xA9"), std::string::npos) << in.bad_examples[1];
+  // The strict writer (throws on invalid UTF-8) takes the stats as they are.
+  const Cache cache(out);
+  EXPECT_NO_THROW(stats_to_json(st, cache.layout()).dump());
 }
 
 TEST(Converter, HashingMode) {

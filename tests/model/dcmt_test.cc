@@ -255,7 +255,7 @@ TEST(DcmtTest, OptionsParseStrictly) {
   dcmt_expect_contains(error(json{{"min_propensity", 0.0}}),
                        {"run.model.min_propensity", "(0, 1]"});
   dcmt_expect_contains(error(json{{"min_propensity", 1.5}}), {"run.model.min_propensity", "1.5"});
-  dcmt_expect_contains(error(json{{"towers", {8, 0}}}), {"run.model.towers", "positive"});
+  dcmt_expect_contains(error(json{{"towers", {8, 0}}}), {"run.model.towers", "layer widths in [1, 65536]"});
   dcmt_expect_contains(error(json{{"dropout", 1.0}}), {"run.model.dropout"});
   dcmt_expect_contains(error(json{{"activation", "swish"}}),
                        {"run.model.activation", "relu, leaky_relu or tanh", "'swish'"});
