@@ -66,7 +66,7 @@ void add_compare_commands(CLI::App& app) {
       ->required();
   cmd->add_option("--cache", args->cache,
                   "Binary cache to use, created from the config's data when absent "
-                  "(default: OUT/cache)");
+                  "(default: the config's data.cache, else OUT/cache)");
   cmd->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   cmd->add_option("--markdown", args->markdown, "Also write the tables to this file");
   cmd->add_flag("--overwrite", args->overwrite,
@@ -86,7 +86,7 @@ void add_compare_commands(CLI::App& app) {
     const RunDir run_dir(args->out, {"compare.json", "compare.md", "runs"},
                          args->overwrite ? RunDir::Existing::kOverwrite : RunDir::Existing::kRefuse,
                          "funnel compare");
-    const std::string cache_dir = args->cache.empty() ? join_path(args->out, "cache") : args->cache;
+    const std::string cache_dir = run_cache_dir(e, args->cache, args->out);
     ensure_cache(e, cache_dir);
     const data::Cache cache(cache_dir);
 

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   funnel::tune_allocator_for_training();
   CLI::App app{"Funnel: entire-space multi-task conversion-rate models (train, search, serve)"};
   app.require_subcommand(1);
+  // -q and -v also after the subcommand (`funnel train ... -q`).
+  app.fallthrough();
   app.set_version_flag("--version", std::string("funnel ") + FUNNEL_VERSION);
   bool quiet = false, verbose = false;
   app.add_flag("-q,--quiet", quiet, "Only errors on stderr (no progress)");

@@ -18,6 +18,13 @@ std::vector<std::string> run_folder_files() {
           "alpha.jsonl",  "arch.json",    "arch.svg",  "evolution.jsonl"};
 }
 
+std::string run_cache_dir(const config::Experiment& e, const std::string& cli_cache,
+                          const std::string& run_dir) {
+  if (!cli_cache.empty()) return cli_cache;
+  if (!e.data.cache.empty()) return e.data.cache;
+  return join_path(run_dir, "cache");
+}
+
 void ensure_cache(const config::Experiment& e, const std::string& cache_dir) {
   if (path_exists(join_path(cache_dir, "meta.json"))) return;
   require_input_files(e.data, e.base_dir, "pass --cache " + join_path(e.base_dir, "cache"));

@@ -21,6 +21,10 @@ namespace funnel::cli {
 /// holds a run. Its cache/ is not among them (an input, reused by the next run).
 std::vector<std::string> run_folder_files();
 
+/// The cache a run uses: --cache when given, else the config's data.cache, else RUN_DIR/cache.
+std::string run_cache_dir(const config::Experiment& e, const std::string& cli_cache,
+                          const std::string& run_dir);
+
 /// Converts the experiment's data into `cache_dir` unless a cache is already there.
 void ensure_cache(const config::Experiment& experiment, const std::string& cache_dir);
 

@@ -70,6 +70,8 @@ void add_score_commands(CLI::App& app) {
     serve::TextScoringOptions so;
     so.with_labels = true;
     so.with_aux = has_truth;
+    std::vector<uint64_t> unknown;
+    so.unknown_values = &unknown;
     const uint64_t bad =
         serve::score_text(bundle, read, files, so,
                           [&](const data::Batch& b, const serve::BatchScores& s,
@@ -79,6 +81,12 @@ void add_score_commands(CLI::App& app) {
     out[args->split] = evaluator.metrics(collector.predictions());
     out["rows"] = collector.rows();
     out["bad_rows_skipped"] = bad;
+    out["unknown_values"] = nlohmann::json::object();
+    for (size_t f = 0; f < unknown.size(); ++f) {
+      if (unknown[f] > 0) out["unknown_values"][bundle.layout.sparse[f].name] = unknown[f];
+    }
+    const std::string unseen = serve::unknown_values_text(bundle, unknown);
+    if (!unseen.empty()) log_info("values unseen in training (out-of-vocabulary id): " + unseen);
     out["seconds"] = watch.seconds();
     nlohmann::json table = {{args->split, out[args->split]}};
     if (has_truth) {
@@ -96,7 +104,8 @@ void add_score_commands(CLI::App& app) {
   predict->add_option("--input", args->input, "Input file in the training format")
       ->required()
       ->check(CLI::ExistingFile);
-  predict->add_option("--out", args->out, "Output CSV (or .tsv for tabs)")->required();
+  predict->add_option("--out", args->out, "Output CSV (or .tsv for tabs; - for stdout)")
+      ->required();
   predict->add_option("--id-column", args->id_column, "Input column written first on each row");
   predict->add_option("--on-bad-row", args->on_bad_row, "fail (default) or skip")
       ->check(CLI::IsMember({"fail", "skip"}));
@@ -106,15 +115,21 @@ void add_score_commands(CLI::App& app) {
     if (args->on_bad_row == "skip") read.on_bad_row = data::BadRowPolicy::kSkip;
     const char sep =
         args->out.size() > 4 && args->out.substr(args->out.size() - 4) == ".tsv" ? '\t' : ',';
+    // A skipped row has no output line: without an id the lines would not match the input's.
+    FUNNEL_CHECK(args->on_bad_row != "skip" || !args->id_column.empty(),
+                 "predict --on-bad-row skip needs --id-column (a skipped row writes no line, "
+                 "so only an id says which input row a line scores)");
     uint64_t rows = 0, bad = 0;
+    std::vector<uint64_t> unknown;
     Stopwatch watch;
-    write_file_atomic(args->out, [&](FileWriter& w) {
+    auto write = [&](FileWriter& w) {
       const auto cols = serve::score_names(bundle.funnel);
       std::string header = args->id_column.empty() ? "" : args->id_column + sep;
       for (size_t c = 0; c < cols.size(); ++c) header += (c ? std::string(1, sep) : "") + cols[c];
       w.write(header + "\n");
       serve::TextScoringOptions so;
       so.id_column = args->id_column;
+      so.unknown_values = &unknown;
       std::vector<double> values;
       char buf[32];
       bad = serve::score_text(bundle, read, {data::InputFile{args->input}}, so,
@@ -132,10 +147,27 @@ void add_score_commands(CLI::App& app) {
                                 }
                                 rows += b.size;
                               });
-    });
-    log_info("wrote " + std::to_string(rows) + " predictions to " + args->out + " (" +
+    };
+    try {
+      if (args->out == "-") {
+        FileWriter w("/dev/stdout");
+        write(w);
+        w.close();
+      } else {
+        write_file_atomic(args->out, write);
+      }
+    } catch (const DataError& e) {
+      // The id column is read as an extra auxiliary column: say what the user asked for.
+      if (e.kind() != "missing_column" || e.column() != args->id_column) throw;
+      throw Error("--id-column " + args->id_column + ": " + e.file() + " has no column '" +
+                  args->id_column + "'");
+    }
+    log_info("wrote " + std::to_string(rows) + " predictions to " +
+             (args->out == "-" ? std::string("stdout") : args->out) + " (" +
              std::to_string(static_cast<uint64_t>(rows / std::max(watch.seconds(), 1e-9))) +
              " rows/s" + (bad ? ", " + std::to_string(bad) + " bad rows skipped" : "") + ")");
+    const std::string unseen = serve::unknown_values_text(bundle, unknown);
+    if (!unseen.empty()) log_info("values unseen in training (out-of-vocabulary id): " + unseen);
   });
 }
 

@@ -59,7 +59,7 @@ SearchInputs open_search_inputs(const SearchArgs& args) {
   in.run_dir = std::make_unique<RunDir>(
       args.out, run_folder_files(),
       args.overwrite ? RunDir::Existing::kOverwrite : RunDir::Existing::kRefuse, "funnel search");
-  in.cache_dir = args.cache.empty() ? join_path(args.out, "cache") : args.cache;
+  in.cache_dir = run_cache_dir(in.experiment, args.cache, args.out);
   ensure_cache(in.experiment, in.cache_dir);
   return in;
 }
@@ -232,7 +232,7 @@ void add_search_commands(CLI::App& app) {
   search->add_option("--out", args->out, "Run folder to create")->required();
   search->add_option("--cache", args->cache,
                      "Binary cache to use, created from the config's data when absent "
-                     "(default: RUN_DIR/cache)");
+                     "(default: the config's data.cache, else RUN_DIR/cache)");
   search->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   search->add_flag("--no-bundle", args->no_bundle, "Do not write RUN_DIR/model.bundle");
   search->add_flag("--overwrite", args->overwrite,

@@ -119,8 +119,8 @@ void add_sim_commands(CLI::App& app) {
     std::printf("cache: %s\nthe oracle (true probabilities), the best any model can reach:\n",
                 cache_dir.c_str());
     std::fputs(metric::funnel_metrics_table(oracle).c_str(), stdout);
-    std::printf("next: funnel train --config %s --cache %s --out RUN_DIR\n", w.config_path.c_str(),
-                cache_dir.c_str());
+    std::printf("next: funnel train --config %s --out RUN_DIR   (the config names the cache)\n",
+                w.config_path.c_str());
     if (!oo.csv) {
       std::printf(
           "(no CSV written: train with --cache as above; rerun with --csv for the text "

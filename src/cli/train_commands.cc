@@ -44,7 +44,7 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--out", args->out, "Run folder to create")->required();
   train->add_option("--cache", args->cache,
                     "Binary cache to use, created from the config's data when absent "
-                    "(default: RUN_DIR/cache)");
+                    "(default: the config's data.cache, else RUN_DIR/cache)");
   train->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   auto* resume = train->add_flag("--resume", args->resume, "Continue from RUN_DIR/checkpoint/last");
   train
@@ -74,7 +74,7 @@ void add_train_commands(CLI::App& app) {
                          : args->overwrite ? RunDir::Existing::kOverwrite
                                            : RunDir::Existing::kRefuse,
                          "funnel train");
-    const std::string cache_dir = args->cache.empty() ? join_path(args->out, "cache") : args->cache;
+    const std::string cache_dir = run_cache_dir(e, args->cache, args->out);
     ensure_cache(e, cache_dir);
     const data::Cache cache(cache_dir);
     const model::ModelConfig& model = *e.model;

@@ -39,12 +39,31 @@ Progress::Progress(Options options)
     : options_(std::move(options)),
       tty_(::isatty(STDERR_FILENO) == 1),
       start_(std::chrono::steady_clock::now()),
-      last_draw_(start_) {
+      last_draw_(start_),
+      last_tick_(start_) {
   if (log_level() > LogLevel::kInfo) options_.quiet = true;
 }
 
 Progress::~Progress() {
-  if (!finished_ && tty_ && !options_.quiet) std::fputc('\n', stderr);
+  if (finished_ || !tty_ || options_.quiet || !drawn_) return;
+  if (options_.final_line) {
+    std::fputc('\n', stderr);
+  } else {
+    std::fputs("\r\033[K", stderr);
+  }
+}
+
+void Progress::tick() {
+  calls_ = 0;
+  const auto now = std::chrono::steady_clock::now();
+  const double dt = std::chrono::duration<double>(now - last_tick_).count();
+  last_tick_ = now;
+  if (dt < 0.005 && stride_ < 4096) {
+    stride_ *= 2;
+  } else if (dt > 0.05 && stride_ > 1) {
+    stride_ /= 2;
+  }
+  maybe_draw(false);
 }
 
 double Progress::elapsed_seconds() const {
@@ -78,6 +97,12 @@ void Progress::maybe_draw(bool final) {
   const double since = std::chrono::duration<double>(now - last_draw_).count();
   if (!final && since < (tty_ ? 0.2 : options_.plain_interval_s)) return;
   last_draw_ = now;
+  if (final && !options_.final_line) {
+    if (tty_ && drawn_) std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+    return;
+  }
+  drawn_ = true;
   const std::string line = render(final);
   if (tty_) {
     std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final ? "\n" : "");

@@ -1,5 +1,8 @@
 #include "data/cache.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "core/error.h"
 #include "data/cache_format.h"
 
@@ -40,6 +43,80 @@ std::unique_ptr<MappedFile> CacheSplit::map(const std::string& name, uint64_t ex
   return f;
 }
 
+void CacheSplit::check_contents(const Layout& layout,
+                                const std::vector<uint64_t>& vocab_sizes) const {
+  const size_t E = layout.num_events();
+  const uint8_t* labels = this->labels();
+  for (uint64_t i = 0; i < rows_ * E; ++i) {
+    if (labels[i] > 1) {
+      throw Error(join_path(dir_, cache::kLabels) + ": row " + std::to_string(i / E + 1) +
+                  ", event '" + layout.events[i % E] + "': label " + std::to_string(labels[i]) +
+                  ", expected 0 or 1 (a damaged cache: convert again)");
+    }
+  }
+  for (size_t f = 0; f < layout.sparse.size(); ++f) {
+    const int fi = static_cast<int>(f);
+    uint64_t n = rows_;
+    if (layout.sparse[f].multi) {
+      const uint64_t* off = offsets(f);
+      for (uint64_t r = 0; r < rows_; ++r) {
+        if (off[r] > off[r + 1] || (r == 0 && off[0] != 0)) {
+          throw Error(join_path(dir_, cache::field_file(fi, cache::kOffsets)) + ": row " +
+                      std::to_string(r + 1) +
+                      ": offsets out of order (a damaged cache: convert again)");
+        }
+      }
+      n = off[rows_];
+    }
+    const uint32_t* id = ids(f);
+    uint32_t max = 0;
+    for (uint64_t k = 0; k < n; ++k) max = std::max(max, id[k]);
+    if (n > 0 && max >= vocab_sizes[f]) {
+      uint64_t k = 0;
+      while (id[k] < vocab_sizes[f]) ++k;
+      throw Error(join_path(dir_, cache::field_file(fi, cache::kIds)) + ": value " +
+                  std::to_string(k + 1) + " of field '" + layout.sparse[f].name + "': id " +
+                  std::to_string(id[k]) + ", not below the vocabulary's size " +
+                  std::to_string(vocab_sizes[f]) + " (a damaged cache: convert again)");
+    }
+  }
+}
+
+namespace {
+
+/// A vocabulary file's declared size (its header), checked against the file's length: the
+/// file is there, whole, and of the size meta.json gives. Cheap: the header and a stat.
+void check_vocab_file(const std::string& path, uint64_t meta_size) {
+  if (!path_exists(path)) {
+    throw Error(path + ": vocabulary file missing (a damaged cache: convert again)");
+  }
+  MappedFile f(path);
+  // magic 8, version 4, kind 4, size 8, 4 counters of 8, n 8; then n keys and n counts of 8.
+  constexpr uint64_t kHeader = 64;
+  if (f.size() < kHeader) throw Error(path + ": vocabulary is truncated");
+  uint32_t kind;
+  uint64_t size, n;
+  std::memcpy(&kind, f.data() + 12, 4);
+  std::memcpy(&size, f.data() + 16, 8);
+  std::memcpy(&n, f.data() + 56, 8);
+  if (n > (f.size() - kHeader) / 16 || f.size() != kHeader + 16 * n) {
+    throw Error(path + ": vocabulary is truncated or has trailing bytes (" +
+                std::to_string(f.size()) + " bytes for " + std::to_string(n) + " values)");
+  }
+  if (size != meta_size) {
+    throw Error(path + ": vocabulary of " + std::to_string(size) + " ids, meta.json says " +
+                std::to_string(meta_size) + " (a damaged cache: convert again)");
+  }
+  // Ids are 32-bit; a counted vocabulary has one id per stored value (+ the OOV id 0).
+  constexpr uint32_t kCounted = 1;
+  if (size > (uint64_t{1} << 32) || (kind == kCounted && size != n + 1)) {
+    throw Error(path + ": vocabulary size " + std::to_string(size) +
+                " is not consistent with its file (" + std::to_string(n) + " values)");
+  }
+}
+
+}  // namespace
+
 Cache::Cache(const std::string& dir) : dir_(dir) {
   const std::string meta_path = join_path(dir, "meta.json");
   if (!path_exists(meta_path)) {
@@ -70,12 +147,16 @@ Cache::Cache(const std::string& dir) : dir_(dir) {
       throw Error("field lists do not match the schema");
     }
     for (const auto& [name, info] : meta_.at("splits").items()) {
-      splits_[name] =
-          std::make_unique<CacheSplit>(join_path(dir, name), layout_, info.at("rows").get<uint64_t>());
+      splits_[name] = std::make_unique<CacheSplit>(join_path(dir, name), layout_,
+                                                   info.at("rows").get<uint64_t>());
     }
   } catch (const nlohmann::json::exception& e) {
     throw Error(meta_path + ": malformed cache metadata: " + e.what());
   }
+  for (size_t f = 0; f < vocab_sizes_.size(); ++f) {
+    check_vocab_file(join_path(dir, cache::vocab_file(static_cast<int>(f))), vocab_sizes_[f]);
+  }
+  for (const auto& [name, s] : splits_) s->check_contents(layout_, vocab_sizes_);
 }
 
 const CacheSplit& Cache::split(const std::string& name) const {

@@ -43,6 +43,10 @@ class CacheSplit {
     return f ? reinterpret_cast<const T*>(f->data()) : nullptr;
   }
   std::unique_ptr<MappedFile> map(const std::string& name, uint64_t expected_bytes);
+  friend class Cache;
+  /// Labels in {0, 1}, multi-valued offsets non-decreasing from 0, ids below their table's
+  /// size: what would otherwise train silently on garbage or index past a table.
+  void check_contents(const Layout& layout, const std::vector<uint64_t>& vocab_sizes) const;
 
   std::string dir_;
   uint64_t rows_;
@@ -52,7 +56,10 @@ class CacheSplit {
 
 class Cache {
  public:
-  /// Opens CACHE_DIR; throws funnel::Error naming the file on anything missing or inconsistent.
+  /// Opens CACHE_DIR; throws funnel::Error naming the file on anything missing or
+  /// inconsistent: column sizes against the row counts, every vocabulary file present and of
+  /// the size meta.json declares, and (one pass over the columns, before any training) labels
+  /// in {0, 1}, ids below their table's size, offsets in order.
   explicit Cache(const std::string& dir);
 
   const std::string& dir() const { return dir_; }

@@ -74,15 +74,19 @@ void RowEncoder::bad_value(std::string_view text, const RawRow& row, int slot,
                     "value of " + std::to_string(text.size()) + " bytes exceeds max_value_bytes (" +
                         std::to_string(config_.max_value_bytes) + "): " + shown(text));
   }
+  if (text.find('\0') != std::string_view::npos) {
+    throw DataError(file, row.line, slots_[slot].column, "value_nul",
+                    "value holds a NUL byte: " + shown(text));
+  }
   throw DataError(file, row.line, slots_[slot].column, "value_utf8",
                   "value is not valid UTF-8: " + shown(text));
 }
 
 inline uint64_t RowEncoder::checked_key(std::string_view text, const RawRow& row, int slot,
                                         const std::string& file) const {
-  bool ascii;
-  const uint64_t h = hash_bytes(text, &ascii);
-  if (text.size() > config_.max_value_bytes || (!ascii && !valid_utf8(text))) {
+  bool ascii, nul;
+  const uint64_t h = hash_bytes(text, &ascii, &nul);
+  if (text.size() > config_.max_value_bytes || nul || (!ascii && !valid_utf8(text))) {
     bad_value(text, row, slot, file);
   }
   return h == 0 ? 1 : h;

@@ -438,6 +438,10 @@ DataConfig parse_data_config(const json& data, const std::string& base_dir) {
     c.validation = parse_files(o.at("validation"), o.path("validation"), base_dir);
   }
   if (o.has("test")) c.test = parse_files(o.at("test"), o.path("test"), base_dir);
+  c.cache = o.get<std::string>("cache", "");
+  if (!c.cache.empty() && c.cache[0] != '/' && !base_dir.empty()) {
+    c.cache = join_path(base_dir, c.cache);
+  }
   c.validation_ratio = o.get<double>("validation_ratio", 0.0);
   FUNNEL_CHECK(c.validation_ratio >= 0 && c.validation_ratio < 1,
                "data.validation_ratio: expected a fraction in [0, 1), got " << c.validation_ratio);
@@ -471,6 +475,7 @@ json data_config_to_json(const DataConfig& c) {
   out["train"] = files_to_json(c.train);
   out["validation"] = files_to_json(c.validation);
   out["test"] = files_to_json(c.test);
+  if (!c.cache.empty()) out["cache"] = c.cache;
   out["validation_ratio"] = c.validation_ratio;
   out["split_seed"] = c.split_seed;
   out["vocab"] = {{"min_count", c.vocab.min_count}, {"hash_buckets", c.vocab.hash_buckets}};

@@ -130,6 +130,10 @@ struct DataConfig {
   FormatSpec format;
   Schema schema;
   std::vector<InputFile> train, validation, test;
+  /// The binary cache of this data ("cache", relative to the config's folder; empty: none
+  /// named): what train, search and compare use when --cache is not given. `funnel
+  /// simulate` names the cache it writes.
+  std::string cache;
   /// When no validation files are given: fraction of the training rows held out, chosen by a
   /// seeded hash of the row number (the same rows for the same seed).
   double validation_ratio = 0.0;

@@ -91,6 +91,12 @@ class TokenReader : public Reader {
       }
       const std::string_view field(p, static_cast<size_t>(colon - p));
       const std::string_view value(colon + 1, static_cast<size_t>(tok_end - colon - 1));
+      // "101::12" is no field:id (it was read as the value ":12").
+      if (value.find(':') != std::string_view::npos) {
+        throw DataError(path(), row.line, std::string(field), "token",
+                        "token '" + printable(std::string_view(p, tok_end - p), 80) +
+                            "' has more than one ':' (expected field:id)");
+      }
       const auto it = keys_.find(field);
       if (it != keys_.end()) {
         for (const int s : *it->second) {

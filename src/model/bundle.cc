@@ -136,6 +136,7 @@ BundleContents make_bundle(const BundleSpec& spec, FunnelModel& net,
   read.train.clear();
   read.validation.clear();
   read.test.clear();
+  read.cache.clear();
   const data::Layout layout = data::Layout::from_schema(read.schema);
   c.header = {{"model", spec.model.name},
               {"model_options", spec.model.options.to_json()},

@@ -2,6 +2,7 @@
 
 #include <torch/types.h>
 
+#include "core/progress.h"
 #include "data/loader.h"
 #include "model/model_input.h"
 
@@ -55,8 +56,20 @@ metric::FunnelPredictions Evaluator::predict(const data::Cache& cache,
   loader.start_epoch(0);
   PredictionCollector collector(cache.layout(), /*with_truth=*/false, split.rows());
   EvalModeGuard eval_mode(net_);
+  Progress::Options po;
+  po.label = "evaluate " + split_name;
+  po.total = split.rows();
+  po.total_is_bytes = false;
+  po.final_line = false;  // runs at every evaluation of a training: a live line only
+  Progress progress(po);
   data::Batch b;
-  while (loader.next(b)) collector.add(b, score(b));
+  uint64_t rows = 0;
+  while (loader.next(b)) {
+    collector.add(b, score(b));
+    rows += b.size;
+    progress.update(rows, rows);
+  }
+  progress.finish();
   return collector.predictions();
 }
 

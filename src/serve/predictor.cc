@@ -11,6 +11,17 @@ namespace funnel::serve {
 Predictor::Predictor(const model::LoadedBundle& bundle)
     : bundle_(bundle), evaluator_(*bundle.net, *bundle.embedding, bundle.funnel) {}
 
+std::string unknown_values_text(const model::LoadedBundle& bundle,
+                                const std::vector<uint64_t>& unknown) {
+  std::string out;
+  for (size_t f = 0; f < unknown.size(); ++f) {
+    if (unknown[f] == 0) continue;
+    out += (out.empty() ? "" : ", ") + bundle.layout.sparse[f].name + ": " +
+           std::to_string(unknown[f]);
+  }
+  return out;
+}
+
 data::DataConfig bundle_data_config(const model::LoadedBundle& bundle, bool with_labels) {
   data::DataConfig c = bundle.data;
   if (!with_labels) {
@@ -45,6 +56,7 @@ uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& c
   data::EncodedRow enc;
   std::vector<std::string> ids;
   uint64_t row = 0, bad = 0;
+  if (options.unknown_values) options.unknown_values->assign(bundle.layout.sparse.size(), 0);
   auto flush = [&] {
     if (builder.size() == 0) return;
     const data::Batch& b = builder.batch();
@@ -69,7 +81,7 @@ uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& c
         ids.emplace_back(raw.cell[id_slot]);
         enc.aux.pop_back();
       }
-      builder.add(enc, row++);
+      builder.add(enc, row++, options.unknown_values);
       if (builder.size() == options.batch_size) flush();
     }
   }

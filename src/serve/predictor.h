@@ -38,7 +38,14 @@ struct TextScoringOptions {
   /// Read the schema's auxiliary columns (e.g. the simulator's true probabilities) into
   /// Batch::aux; they must then be in the input. Off: aux columns are not read.
   bool with_aux = false;
+  /// When given: filled with one count per sparse field of the values that mapped to the
+  /// out-of-vocabulary id 0 (unseen in training), as the server counts them.
+  std::vector<uint64_t>* unknown_values = nullptr;
 };
+
+/// "205: 12, 206: 3" (the fields with unknown values), or "" when none.
+std::string unknown_values_text(const model::LoadedBundle& bundle,
+                                const std::vector<uint64_t>& unknown);
 
 /// Reads `files` with the bundle's schema and format (bad rows by `config.on_bad_row`),
 /// scores them in batches and calls `sink(batch, scores, ids)` in input order.

@@ -24,7 +24,7 @@ void splits_of(const SimConfig& c, bool present[3]) {
 
 }  // namespace
 
-json experiment_config(const Simulator& sim) {
+json experiment_config(const Simulator& sim, bool with_cache) {
   const SimConfig& c = sim.config();
   json labels = json::array();
   for (const SimEvent& ev : sim.events()) {
@@ -59,6 +59,8 @@ json experiment_config(const Simulator& sim) {
                {"truth", truth},
                // Ids seen once in training (most user x item crosses) share id 0.
                {"vocab", {{"min_count", 2}}}};
+  // `funnel train --config OUT/experiment.json` finds the cache without --cache.
+  if (with_cache) data["cache"] = "cache";
   for (int s : {SimRow::kValidation, SimRow::kTest}) {
     if (present[s]) {
       data[s == SimRow::kValidation ? "validation" : "test"] = {CsvWriter::file_name(s)};
@@ -81,7 +83,8 @@ WriteResult write_simulation(const Simulator& sim, const std::string& out_dir,
   make_dirs(out_dir);
   WriteResult result;
   result.config_path = join_path(out_dir, "experiment.json");
-  write_text_file_atomic(result.config_path, json_text(experiment_config(sim), 2) + "\n");
+  write_text_file_atomic(result.config_path,
+                         json_text(experiment_config(sim, options.cache), 2) + "\n");
 
   bool present[3];
   splits_of(c, present);

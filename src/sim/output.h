@@ -38,8 +38,9 @@ struct WriteResult {
 };
 
 /// The experiment config of the simulated data. Its data section names the CSV files of the
-/// splits the config makes (validation and test only with a fraction > 0).
-nlohmann::json experiment_config(const Simulator& sim);
+/// splits the config makes (validation and test only with a fraction > 0) and, `with_cache`,
+/// the cache beside it ("cache": "cache", used by train without --cache).
+nlohmann::json experiment_config(const Simulator& sim, bool with_cache = false);
 
 /// Writes experiment.json, simulation.json and the outputs `options` asks for into `out_dir`.
 WriteResult write_simulation(const Simulator& sim, const std::string& out_dir,

@@ -130,13 +130,14 @@ TrainResult Trainer::fit(const FitOptions& fo) {
   result.best_validation = rs.best_validation;
   result.samples = rs.samples;
   Stopwatch total;
-  double train_seconds = 0;
+  double train_seconds = rs.train_seconds;
   double loss_sum = 0;
   int64_t loss_steps = 0;
 
   // Evaluates, logs, checkpoints; returns false when early stopping says stop.
   auto evaluate_and_log = [&](int epoch) {
-    nlohmann::json entry = {{"epoch", epoch},
+    // Epochs count from 1 everywhere (progress, log lines, log.jsonl).
+    nlohmann::json entry = {{"epoch", epoch + 1},
                             {"step", global_step_},
                             {"samples", result.samples},
                             {"train_loss", loss_steps ? loss_sum / loss_steps : NAN},
@@ -163,9 +164,9 @@ TrainResult Trainer::fit(const FitOptions& fo) {
       if (fo.early_stopping) {
         entry[options_.early_stop_metric] = std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
       }
-      log_info(fo.label + " " + std::to_string(epoch) + " step " + std::to_string(global_step_) +
-               ": " + options_.early_stop_metric + " = " + std::to_string(v) +
-               (improved ? " (best)" : ""));
+      log_info(fo.label + " " + std::to_string(epoch + 1) + " step " +
+               std::to_string(global_step_) + ": " + options_.early_stop_metric + " = " +
+               std::to_string(v) + (improved ? " (best)" : ""));
     }
     for (TrainerHook* h : hooks_) h->on_log(entry);
     result.log.push_back(entry);
@@ -211,6 +212,7 @@ TrainResult Trainer::fit(const FitOptions& fo) {
     // the next epoch exactly as an uninterrupted run would (the shuffle order is per epoch).
     rs.epochs_done = epoch + 1;
     rs.samples = result.samples;
+    rs.train_seconds = train_seconds;
     rs.stopped_early = !keep_going;
     if (checkpoints) save_checkpoint(out.path("checkpoint/last"));
     if (!keep_going) {
@@ -265,6 +267,7 @@ void Trainer::save_checkpoint(const std::string& dir) const {
     nlohmann::json state = {{"step", global_step_},
                             {"epochs_done", rs.epochs_done},
                             {"samples", rs.samples},
+                            {"train_seconds", rs.train_seconds},
                             {"since_best", rs.since_best},
                             {"stopped_early", rs.stopped_early},
                             {"best_validation", rs.best_validation}};
@@ -311,6 +314,7 @@ int Trainer::resume(const std::string& run_dir) {
     RunState rs;
     rs.epochs_done = state.at("epochs_done").get<int>();
     rs.samples = state.at("samples").get<uint64_t>();
+    rs.train_seconds = state.value("train_seconds", 0.0);
     rs.since_best = state.at("since_best").get<int>();
     rs.stopped_early = state.at("stopped_early").get<bool>();
     rs.best_validation = state.at("best_validation");

@@ -152,6 +152,9 @@ class Trainer {
   struct RunState {
     int epochs_done = 0;
     uint64_t samples = 0;
+    /// Seconds of training (evaluations excluded) that produced `samples`, over every part of
+    /// a resumed run, so that samples per second is the rate of the whole run.
+    double train_seconds = 0;
     double best = NAN;  // of options_.early_stop_metric; NaN before the first evaluation
     int since_best = 0;
     bool stopped_early = false;

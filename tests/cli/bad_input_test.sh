@@ -6,6 +6,8 @@
 #  3. Options out of range are errors naming the key and the range: train.batch_size=-1 (was:
 #     one batch per epoch), train.lr=1e400 (was: "internal error ... number overflow" without
 #     the key). towers=[] is legitimate (a logistic head per event) and trains.
+#  Also: -q after the subcommand; predict --out - writes to stdout (was: a file named "-");
+#  --id-column naming no column says so (was: "the schema's aux column ...").
 set -euo pipefail
 FUNNEL=$1
 W=$(mktemp -d)
@@ -64,4 +66,25 @@ expect_error "train.epochs: expected a value in [1, 100000], got 0" --set train.
 expect_error "model.towers: expected a list of layer widths in [1, 65536]" --set 'model.towers=[8,0]'
 "$FUNNEL" -q train --config good.json --out logistic --set 'model.towers=[]' >/dev/null 2>err ||
   fail "towers=[] (a logistic head) must train"
+
+# The command line.
+"$FUNNEL" predict --bundle run/model.bundle --input good.csv --out - -q >pred.csv 2>err ||
+  fail "predict --out - -q"
+[ ! -e ./- ] || fail "predict --out - wrote a file named -"
+[ "$(wc -l <pred.csv)" = 301 ] || fail "predict --out -: $(wc -l <pred.csv) lines, expected 301"
+[ ! -s err ] || fail "-q after the subcommand: stderr not empty"
+if "$FUNNEL" -q predict --bundle run/model.bundle --input good.csv --out p.csv --id-column nosuch 2>err; then
+  fail "--id-column nosuch must fail"
+fi
+grep -qF -- "--id-column nosuch: good.csv has no column 'nosuch'" err || fail "--id-column message"
+[ ! -e p.csv ] && [ ! -e p.csv.tmp ] || fail "a failed predict left p.csv or p.csv.tmp"
+# Skipped rows write no line: without an id the output would not line up with the input.
+if "$FUNNEL" -q predict --bundle run/model.bundle --input bad.csv --out p.csv --on-bad-row skip 2>err; then
+  fail "predict --on-bad-row skip without --id-column must fail"
+fi
+grep -qF -- "--on-bad-row skip needs --id-column" err || fail "predict skip message"
+"$FUNNEL" predict --bundle run/model.bundle --input bad.csv --out p.csv --on-bad-row skip \
+    --id-column rid 2>err || fail "predict --on-bad-row skip --id-column rid"
+[ "$(wc -l <p.csv)" = 301 ] || fail "predict skip: $(wc -l <p.csv) lines, expected 301"
+grep -q "2 bad rows skipped" err || fail "predict skip: the skipped rows are not counted"
 echo "ok"

@@ -26,7 +26,7 @@ for key in ("test", "validation"):
     assert whole[key] == resumed[key], (key, whole[key], resumed[key])
 assert whole["timing"]["steps"] == resumed["timing"]["steps"], (whole["timing"], resumed["timing"])
 epochs = [json.loads(l)["epoch"] for l in open(sys.argv[2] + "/log.jsonl")]
-assert epochs == [0, 1, 2], epochs
+assert epochs == [1, 2, 3], epochs
 # The second invocation went on after the first epoch (a fresh 3-epoch run would give the same
 # numbers, so this is what shows that the checkpoint was used).
 assert resumed.get("resumed") == {"epochs_done": 1}, resumed.get("resumed")

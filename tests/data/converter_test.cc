@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <functional>
 #include <map>
 
 #include "core/utf8.h"
@@ -294,6 +297,61 @@ TEST(Cache, CorruptedCacheIsAClearError) {
   // Refuse to overwrite a folder that is not a cache.
   make_dirs(join_path(dir, "precious"));
   EXPECT_THROW(convert_to_cache(config, join_path(dir, "precious"), quiet()), Error);
+}
+
+TEST(Cache, DamagedContentsAreFoundWhenOpenedNamingTheFile) {
+  // Issue 20, defect 4: the cache was checked by file sizes only. A label byte of 7 trained
+  // silently (AUC 0.5); a deleted or truncated vocabulary surfaced after a full epoch; a
+  // vocab_size of 4e9 in meta.json grew train to 24 GB.
+  const std::string dir = test_dir();
+  const auto train = make_synthetic(dir, "train.csv", 100, 5);
+  const DataConfig config = parse_data_config(synthetic_config_json(train.path, train.path), "");
+  const std::string clean = join_path(dir, "clean");
+  convert_to_cache(config, clean, quiet());
+  EXPECT_NO_THROW(Cache{clean});
+  int n = 0;
+  auto damaged = [&](const std::function<void(const std::string&)>& damage) {
+    const std::string d = join_path(dir, "damaged" + std::to_string(n++));
+    std::filesystem::copy(clean, d, std::filesystem::copy_options::recursive);
+    damage(d);
+    try {
+      Cache c(d);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(opened)");
+  };
+  std::string m = damaged([](const std::string& d) {
+    std::string b = read_text_file(join_path(d, "train/labels.u8"));
+    b[3] = 7;
+    write_text_file_atomic(join_path(d, "train/labels.u8"), b);
+  });
+  EXPECT_NE(m.find("labels.u8: row 2, event 'buy': label 7, expected 0 or 1"), std::string::npos)
+      << m;
+  m = damaged([](const std::string& d) { remove_all(join_path(d, "vocab/f1.vocab")); });
+  EXPECT_NE(m.find("f1.vocab: vocabulary file missing"), std::string::npos) << m;
+  m = damaged([](const std::string& d) {
+    const std::string b = read_text_file(join_path(d, "vocab/f0.vocab"));
+    write_text_file_atomic(join_path(d, "vocab/f0.vocab"), b.substr(0, b.size() - 5));
+  });
+  EXPECT_NE(m.find("f0.vocab: vocabulary is truncated"), std::string::npos) << m;
+  m = damaged([](const std::string& d) {
+    nlohmann::json meta = nlohmann::json::parse(read_text_file(join_path(d, "meta.json")));
+    meta["sparse"][0]["vocab_size"] = 4000000000ull;
+    write_text_file_atomic(join_path(d, "meta.json"), meta.dump());
+  });
+  EXPECT_NE(m.find("f0.vocab: vocabulary of "), std::string::npos) << m;
+  EXPECT_NE(m.find("meta.json says 4000000000"), std::string::npos) << m;
+  m = damaged([](const std::string& d) {
+    std::string b = read_text_file(join_path(d, "test/f0.ids.u32"));
+    const uint32_t big = 1u << 30;
+    std::memcpy(&b[4], &big, 4);
+    write_text_file_atomic(join_path(d, "test/f0.ids.u32"), b);
+  });
+  EXPECT_NE(m.find("f0.ids.u32: value 2 of field 'user': id 1073741824, not below the "
+                   "vocabulary's size"),
+            std::string::npos)
+      << m;
 }
 
 TEST(Converter, RequiresTrainingFiles) {

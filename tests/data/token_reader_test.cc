@@ -44,11 +44,12 @@ TEST(TokenReader, LeadingColumnsAndRepeatedFields) {
 TEST(TokenReader, Errors) {
   const auto dir = test_dir();
   const auto p = write_file(dir, "t.txt",
-                            "1,0,0,205:x,205:y\n"   // single-valued field twice
-                            "2,0,0,205x\n"          // not field:id
-                            "3,0\n"                  // too few leading columns
+                            "1,0,0,205:x,205:y\n"  // single-valued field twice
+                            "2,0,0,205x\n"         // not field:id
+                            "3,0\n"                // too few leading columns
                             "4,0,0,205:z\n"
-                            "5,0");                  // truncated last line
+                            "6,0,0,205::12\n"  // two ':' (was read as the value ':12')
+                            "5,0");            // truncated last line
   auto r = open_reader(config(), {p});
   RawRow row;
   DataError e = expect_data_error([&] { r->next(row); });
@@ -62,6 +63,10 @@ TEST(TokenReader, Errors) {
   EXPECT_EQ(e.kind(), "column_count");
   ASSERT_TRUE(r->next(row));
   EXPECT_EQ(row.tokens[2][0].text, "z");
+  e = expect_data_error([&] { r->next(row); });
+  EXPECT_EQ(e.kind(), "token");
+  EXPECT_NE(std::string(e.what()).find("'205::12' has more than one ':'"), std::string::npos)
+      << e.what();
   e = expect_data_error([&] { r->next(row); });
   EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
   EXPECT_EQ(expect_data_error([&] { open_reader(config(), {write_file(dir, "e", "")}); }).kind(),

@@ -171,11 +171,18 @@ TEST(CacheWriter, OnePassWritesTheCacheAndTheCsv) {
   EXPECT_EQ(w.cache_stats.splits.at("train").rows, w.rows[0]);
   write_csv(sim, join_path(dir, "csv"), false);
   write_cache(sim, join_path(dir, "cache"));
-  for (const char* f : {"train.csv", "validation.csv", "test.csv", "experiment.json"}) {
+  for (const char* f : {"train.csv", "validation.csv", "test.csv"}) {
     EXPECT_EQ(read_text_file(join_path(dir, std::string("both/") + f)),
               read_text_file(join_path(dir, std::string("csv/") + f)))
         << f;
   }
+  // The same experiment, but only the one with a cache names it (data.cache).
+  json with_cache = json::parse(read_text_file(join_path(dir, "both/experiment.json")));
+  const json csv_only = json::parse(read_text_file(join_path(dir, "csv/experiment.json")));
+  EXPECT_EQ(with_cache["data"]["cache"], "cache");
+  EXPECT_FALSE(csv_only["data"].contains("cache"));
+  with_cache["data"].erase("cache");
+  EXPECT_EQ(with_cache, csv_only);
   expect_same_cache(join_path(dir, "cache"), join_path(dir, "both/cache"), "one pass");
 
   // The default (cache only) writes no CSV, and the config still names the CSV files.

@@ -359,7 +359,7 @@ TEST_F(SearchTest, WritesTheAlphaTrajectoryAndDerivesTheArchitecture) {
   // Evaluations at iterations 10, 17 (end of epoch 1), 20 and 25 (end of the cut epoch 2).
   ASSERT_EQ(r.log.size(), 4u);
   EXPECT_EQ(r.log[1]["step"], 17);
-  EXPECT_EQ(r.log[3]["epoch"], 1);
+  EXPECT_EQ(r.log[3]["epoch"], 2);  // epochs count from 1
   EXPECT_TRUE(r.log.back()["validation"]["cvr"].contains("auc"));
   // Top-1 per target layer of towers 1 and 2: 2 + 2 connections.
   EXPECT_EQ(r.arch.num_connections(), 4u);

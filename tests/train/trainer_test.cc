@@ -230,7 +230,7 @@ TEST_F(TrainerTest, ResumedRunEqualsAnUninterruptedOne) {
   for (std::string line; std::getline(log, line);) {
     epochs.push_back(nlohmann::json::parse(line).at("epoch").get<int>());
   }
-  EXPECT_EQ(epochs, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(epochs, (std::vector<int>{1, 2, 3}));  // counted from 1, as in the progress line
   // Resuming a finished run trains no further.
   Trainer done(*cache_, cont.net, cont.emb, o);
   done.resume(run);
