@@ -30,3 +30,19 @@ bench: build
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# Fuzzing (docs/reliability.md): the targets of fuzz/ built with clang, libFuzzer, ASan and
+# UBSan in their own folder, each run FUZZ_SECONDS from its seeds; a crash leaves its input in
+# build-fuzz/findings/<target>/ (copy it to tests/fuzz/<target>/ with the fix: the tests
+# replay it). Needs clang and libFuzzer (scripts/setup.sh --fuzz).
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = delimited tokens data_config vocabulary
+.PHONY: fuzz
+fuzz:
+	@bash scripts/setup.sh --fuzz
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	  -DFUNNEL_FUZZ=ON -DFUNNEL_BUILD_TESTS=OFF -DFUNNEL_BUILD_BENCH=OFF \
+	  "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined"
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -11,11 +11,16 @@ PACKAGES=(
   libcli11-dev            # the funnel command line
   libcpp-httplib-dev      # funnel serve (HTTP)
   curl                    # make demo's request to funnel serve
-  wrk                     # HTTP load generator (bench/serve)
+  wrk                     # HTTP load generator, by hand (bench/serve has its own client)
   libgtest-dev libgmock-dev
   libbenchmark-dev
   python3 python3-torch python3-pandas  # reference implementations measured by bench/
 )
+# `make fuzz` only (scripts/setup.sh --fuzz): clang with its runtime, which holds libFuzzer
+# (-fsanitize=fuzzer) and the sanitizers on Debian 12.
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -3,14 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/choice.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json_fields.h"
+#include "core/utf8.h"
 
 namespace funnel::data {
 using nlohmann::json;
@@ -350,7 +350,12 @@ Schema parse_schema(const json& data) {
     }
   }
   auto opt = [&](const char* key) {
-    return data.contains(key) ? data.at(key).get<std::string>() : std::string();
+    if (!data.contains(key)) return std::string();
+    const json& v = data.at(key);
+    FUNNEL_CHECK(v.is_string(),
+                 "data." << key << ": expected a column name (a string), got "
+                         << printable(v.dump(-1, ' ', false, json::error_handler_t::replace), 60));
+    return v.get<std::string>();
   };
   s.group_column = opt("group");
   s.list_column = opt("list");
@@ -422,7 +427,20 @@ json schema_to_json(const Schema& s) {
   return out;
 }
 
+/// parse_data_config without the net for JSON type errors (below).
+static DataConfig parse_data_config_checked(const json& data, const std::string& base_dir);
+
 DataConfig parse_data_config(const json& data, const std::string& base_dir) {
+  try {
+    return parse_data_config_checked(data, base_dir);
+  } catch (const json::exception& e) {
+    // A value of the wrong JSON type somewhere no check names it yet: still the user's error,
+    // with the section (found by fuzzing: "group": {...}).
+    throw Error(std::string("data: a value of the wrong type: ") + e.what());
+  }
+}
+
+static DataConfig parse_data_config_checked(const json& data, const std::string& base_dir) {
   DataConfig c;
   JsonFields o(data, "data");
   c.schema = parse_schema(data);

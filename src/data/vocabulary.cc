@@ -86,6 +86,7 @@ Vocabulary Vocabulary::deserialize(std::string_view bytes, const std::string& pa
   uint64_t left = bytes.size();
   auto take = [&](void* out, uint64_t n) {
     if (left < n) throw Error(path + ": vocabulary is truncated");
+    if (n == 0) return;  // (an empty vector's data() may be null: memcpy must not see it)
     std::memcpy(out, p, n);
     p += n;
     left -= n;
