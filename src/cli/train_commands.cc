@@ -63,6 +63,14 @@ void add_train_commands(CLI::App& app) {
                    "model.bundle instead of from scratch")
       ->check(CLI::ExistingFile)
       ->needs(arch);
+  // The models the registry knows, with its one-line summaries (options: docs/models.md).
+  std::string models = "\nModels (--set model.name=NAME; their options: docs/models.md):\n";
+  for (const model::ModelEntry& m : model::model_registry()) {
+    char line[256];
+    std::snprintf(line, sizeof line, "  %-14s %s\n", m.name, m.summary);
+    models += line;
+  }
+  train->footer(models);
   train->callback([args] {
     config::ExperimentFile file = config::read_experiment(args->config, args->overrides);
     if (!args->arch.empty()) apply_arch_file(args->arch, file.root);

@@ -78,6 +78,9 @@ if "$FUNNEL" -q predict --bundle run/model.bundle --input good.csv --out p.csv -
 fi
 grep -qF -- "--id-column nosuch: good.csv has no column 'nosuch'" err || fail "--id-column message"
 [ ! -e p.csv ] && [ ! -e p.csv.tmp ] || fail "a failed predict left p.csv or p.csv.tmp"
+# train --help lists the models with their summaries.
+"$FUNNEL" train --help >help.txt
+for m in esmm dnn taml autoheri; do grep -qE "^  $m +[A-Za-z]" help.txt || fail "train --help does not list $m"; done
 # Skipped rows write no line: without an id the output would not line up with the input.
 if "$FUNNEL" -q predict --bundle run/model.bundle --input bad.csv --out p.csv --on-bad-row skip 2>err; then
   fail "predict --on-bad-row skip without --id-column must fail"
