@@ -81,12 +81,11 @@ void add_score_commands(CLI::App& app) {
     out[args->split] = evaluator.metrics(collector.predictions());
     out["rows"] = collector.rows();
     out["bad_rows_skipped"] = bad;
-    out["unknown_values"] = nlohmann::json::object();
-    for (size_t f = 0; f < unknown.size(); ++f) {
-      if (unknown[f] > 0) out["unknown_values"][bundle.layout.sparse[f].name] = unknown[f];
+    out["unknown_values"] = serve::unknown_values_json(bundle.layout, unknown);
+    if (!out["unknown_values"].empty()) {
+      log_info("values unseen in training (out-of-vocabulary id): " +
+               json_text(out["unknown_values"]));
     }
-    const std::string unseen = serve::unknown_values_text(bundle, unknown);
-    if (!unseen.empty()) log_info("values unseen in training (out-of-vocabulary id): " + unseen);
     out["seconds"] = watch.seconds();
     nlohmann::json table = {{args->split, out[args->split]}};
     if (has_truth) {
@@ -166,8 +165,10 @@ void add_score_commands(CLI::App& app) {
              (args->out == "-" ? std::string("stdout") : args->out) + " (" +
              std::to_string(static_cast<uint64_t>(rows / std::max(watch.seconds(), 1e-9))) +
              " rows/s" + (bad ? ", " + std::to_string(bad) + " bad rows skipped" : "") + ")");
-    const std::string unseen = serve::unknown_values_text(bundle, unknown);
-    if (!unseen.empty()) log_info("values unseen in training (out-of-vocabulary id): " + unseen);
+    const nlohmann::json unseen = serve::unknown_values_json(bundle.layout, unknown);
+    if (!unseen.empty()) {
+      log_info("values unseen in training (out-of-vocabulary id): " + json_text(unseen));
+    }
   });
 }
 

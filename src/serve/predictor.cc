@@ -11,13 +11,11 @@ namespace funnel::serve {
 Predictor::Predictor(const model::LoadedBundle& bundle)
     : bundle_(bundle), evaluator_(*bundle.net, *bundle.embedding, bundle.funnel) {}
 
-std::string unknown_values_text(const model::LoadedBundle& bundle,
-                                const std::vector<uint64_t>& unknown) {
-  std::string out;
+nlohmann::json unknown_values_json(const data::Layout& layout,
+                                   const std::vector<uint64_t>& unknown) {
+  nlohmann::json out = nlohmann::json::object();
   for (size_t f = 0; f < unknown.size(); ++f) {
-    if (unknown[f] == 0) continue;
-    out += (out.empty() ? "" : ", ") + bundle.layout.sparse[f].name + ": " +
-           std::to_string(unknown[f]);
+    if (unknown[f] > 0) out[layout.sparse[f].name] = unknown[f];
   }
   return out;
 }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/batch.h"
 #include "data/schema.h"
 #include "model/bundle.h"
@@ -43,9 +45,11 @@ struct TextScoringOptions {
   std::vector<uint64_t>* unknown_values = nullptr;
 };
 
-/// "205: 12, 206: 3" (the fields with unknown values), or "" when none.
-std::string unknown_values_text(const model::LoadedBundle& bundle,
-                                const std::vector<uint64_t>& unknown);
+/// {field: count} of the sparse fields with values unseen in training (`unknown`: one count
+/// per field of `layout`, as TextScoringOptions::unknown_values and EncodedRequest::oov hold
+/// them); {} when none. What /v1/score answers, eval --json writes and predict logs.
+nlohmann::json unknown_values_json(const data::Layout& layout,
+                                   const std::vector<uint64_t>& unknown);
 
 /// Reads `files` with the bundle's schema and format (bad rows by `config.on_bad_row`),
 /// scores them in batches and calls `sink(batch, scores, ids)` in input order.

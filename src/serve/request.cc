@@ -81,7 +81,6 @@ RequestEncoder::RequestEncoder(const model::LoadedBundle& bundle)
     field_by_name_.emplace(f.name, fields_.size());
     fields_.push_back(f);
   }
-  for (const auto& f : layout.sparse) sparse_names_.push_back(f.name);
 }
 
 nlohmann::json RequestEncoder::fields() const {

@@ -43,7 +43,8 @@ struct EncodedRequest {
   /// Per item, its "id" (null when the item has none), echoed in the answer.
   std::vector<nlohmann::json> ids;
   data::Batch batch;
-  /// Per sparse field: values of the request that mapped to the out-of-vocabulary id.
+  /// Per sparse field of the bundle's layout: values of the request that mapped to the
+  /// out-of-vocabulary id.
   std::vector<uint64_t> oov;
 };
 
@@ -59,8 +60,6 @@ class RequestEncoder {
   /// The fields a request gives, in schema order: [{"name", "kind": "categorical" | "numeric",
   /// "multi", "weighted"}].
   nlohmann::json fields() const;
-  /// Sparse field names (the order of EncodedRequest::oov).
-  const std::vector<std::string>& sparse_names() const { return sparse_names_; }
 
  private:
   /// One feature of the schema a request must give.
@@ -83,7 +82,6 @@ class RequestEncoder {
   data::RowEncoder encoder_;
   std::vector<Field> fields_;
   std::unordered_map<std::string, size_t> field_by_name_;
-  std::vector<std::string> sparse_names_;
   size_t num_slots_ = 0;
 };
 

@@ -150,11 +150,9 @@ ScoringService::Answer ScoringService::score(const nlohmann::json& body, ScoreTi
     out += '}';
   }
   out += ']';
-  nlohmann::json oov = nlohmann::json::object();
-  for (size_t f = 0; f < req.oov.size(); ++f) {
-    if (req.oov[f] == 0) continue;
-    oov[m->encoder->sparse_names()[f]] = req.oov[f];
-    if (metrics_) metrics_->oov(m->name, m->encoder->sparse_names()[f], req.oov[f]);
+  const nlohmann::json oov = unknown_values_json(m->bundle.layout, req.oov);
+  if (metrics_) {
+    for (const auto& [field, n] : oov.items()) metrics_->oov(m->name, field, n.get<uint64_t>());
   }
   if (!oov.empty()) out += ",\"unknown_values\":" + text(oov);
   out += '}';
