@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <list>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -120,12 +121,26 @@ class FieldTable {
         return;
       }
     }
-    fields_.push_back({field, key(field), {slot}});
+    fields_.push_back({field, key(field), {slot}, nullptr});
     rebuild();
   }
 
-  /// Slots fed by `field`, or nullptr when the schema does not read it. `k` is key(field).
-  const std::vector<uint32_t>* find(uint64_t k, std::string_view field) const {
+  struct Field {
+    std::string name;
+    uint64_t key;
+    std::vector<uint32_t> slots;
+    UnreadField* unread = nullptr;  // a field the schema does not read (no slots)
+  };
+
+  /// Registers a field the schema does not read, so that its next entries are found (with
+  /// no slots) instead of missed. Invalidates the pointers find() returned.
+  void add_unread(std::string_view field, UnreadField* unread) {
+    fields_.push_back({std::string(field), key(field), {}, unread});
+    rebuild();
+  }
+
+  /// The entry of `field`, or nullptr when it has none. `k` is key(field).
+  const Field* find(uint64_t k, std::string_view field) const {
     if (table_.empty()) return nullptr;
     for (size_t i = mix64(k) & mask_;; i = (i + 1) & mask_) {
       const int32_t f = table_[i];
@@ -133,7 +148,7 @@ class FieldTable {
       const Field& e = fields_[static_cast<size_t>(f)];
       // Packed keys of up to 8 bytes are exact (field ids hold no NUL: it is a separator).
       if (e.key == k && e.name.size() == field.size() && (field.size() <= 8 || e.name == field)) {
-        return &e.slots;
+        return &e;
       }
     }
   }
@@ -148,12 +163,6 @@ class FieldTable {
   }
 
  private:
-  struct Field {
-    std::string name;
-    uint64_t key;
-    std::vector<uint32_t> slots;
-  };
-
   void rebuild() {
     size_t cap = 16;
     while (cap < 4 * fields_.size()) cap *= 2;
@@ -243,7 +252,8 @@ class AliccpRawReader::Impl {
       : skeleton_(file.path),
         skeleton_total_(file_size(file.path)),
         common_path_(file.common_path.empty() ? aliccp_common_path(file.path) : file.common_path),
-        cache_budget_(config.common_cache_bytes) {
+        cache_budget_(config.common_cache_bytes),
+        max_unread_(config.max_unread_fields) {
     if (!path_exists(common_path_)) {
       throw DataError(
           file.path, 0, "", "missing_file",
@@ -278,7 +288,7 @@ class AliccpRawReader::Impl {
       }
     }
     skeleton_values_.clear();
-    parse_list(cells[kFeatureNumColumn], cells[kFeatureListColumn], origin, skeleton_values_);
+    parse_list(cells[kFeatureNumColumn], cells[kFeatureListColumn], origin, true, skeleton_values_);
     const CommonLine& common = fetch(cells[kMd5Column], origin);
 
     for (uint32_t s : skeleton_values_.touched) {
@@ -302,6 +312,8 @@ class AliccpRawReader::Impl {
   const std::string& path() const { return skeleton_.path(); }
   const std::string& common_path() const { return common_path_; }
   const AliccpJoinStats& stats() const { return stats_; }
+  uint64_t lines_consumed() const { return skeleton_.line_number(); }
+  const std::map<std::string, UnreadField>& unread_fields() const { return unread_; }
 
  private:
   void map_slots(const DataConfig& config, const std::string& path) {
@@ -406,6 +418,7 @@ class AliccpRawReader::Impl {
                           " (each md5 must name one common-features line)");
     }
     index_.shrink_to_fit();
+    common_counted_.assign(index_.size(), false);
     stats_.common_lines = index_.size();
     stats_.common_bytes = size;
     stats_.index_bytes = index_.capacity() * sizeof(IndexEntry);
@@ -483,7 +496,9 @@ class AliccpRawReader::Impl {
     split_columns(std::string_view(line_buffer_.data(), e.length), kCommonColumnCount,
                   cells);  // checked when indexing
     common_values_.clear();
-    parse_list(cells[1], cells[2], origin, common_values_);
+    // Unread fields count once per common line, not again when an evicted line comes back.
+    parse_list(cells[1], cells[2], origin, !common_counted_[id], common_values_);
+    common_counted_[id] = true;
 
     // Keep only the bytes the tokens view: with the usual single-valued fields that is a few
     // hundred bytes of a line of several KB (the histories), so the cache holds ~20x more lines.
@@ -525,9 +540,10 @@ class AliccpRawReader::Impl {
   }
 
   /// Parses `list` (declared to hold `count_text` entries) into per-slot values of the
-  /// schema's fields. Entries of other fields are checked for structure only.
+  /// schema's fields. Entries of other fields are checked for structure only, and counted
+  /// per field name when `count_unread`.
   void parse_list(std::string_view count_text, std::string_view list, const Origin& origin,
-                  SlotValues& out) const {
+                  bool count_unread, SlotValues& out) {
     uint64_t declared;
     if (!parse_count(count_text, declared)) {
       fail(origin, "feature_num", "feature_num",
@@ -539,7 +555,7 @@ class AliccpRawReader::Impl {
     // Entries of one field are usually adjacent (histories): remember the last lookup.
     uint64_t last_key = 0;
     size_t last_size = 0;
-    const std::vector<uint32_t>* last_targets = nullptr;
+    const FieldTable::Field* last_targets = nullptr;
     // An empty list has no entries; otherwise every 0x01 starts one more (a trailing 0x01
     // makes an empty, malformed entry).
     while (!list.empty()) {
@@ -564,8 +580,17 @@ class AliccpRawReader::Impl {
         last_key = key;
         last_size = field.size();
         last_targets = fields_.find(key, field);
+        if (last_targets == nullptr) {
+          auto& u = add_unread_field(unread_, field, max_unread_, *origin.file, origin.line);
+          fields_.add_unread(field, &u.second);
+          last_targets = fields_.find(key, field);
+        }
       }
-      if (last_targets != nullptr) add(field, feature, value, *last_targets, origin, out);
+      if (last_targets->unread != nullptr) {
+        if (count_unread) ++last_targets->unread->entries;
+      } else {
+        add(field, feature, value, last_targets->slots, origin, out);
+      }
       if (q == end) break;
       p = q + 1;
     }
@@ -629,7 +654,10 @@ class AliccpRawReader::Impl {
   uint64_t skeleton_total_;
   std::string common_path_;
   size_t cache_budget_;
+  size_t max_unread_;
   std::unique_ptr<RandomAccessFile> common_;
+  std::map<std::string, UnreadField> unread_;
+  std::vector<bool> common_counted_;  // per index entry: its unread fields were counted
 
   size_t num_slots_ = 0;
   std::vector<SlotInfo> slots_;
@@ -664,6 +692,10 @@ uint64_t AliccpRawReader::bytes_total() const { return impl_->bytes_total(); }
 const std::string& AliccpRawReader::path() const { return impl_->path(); }
 const std::string& AliccpRawReader::common_path() const { return impl_->common_path(); }
 const AliccpJoinStats& AliccpRawReader::join_stats() const { return impl_->stats(); }
+uint64_t AliccpRawReader::lines_consumed() const { return impl_->lines_consumed(); }
+const std::map<std::string, UnreadField>* AliccpRawReader::unread_fields() const {
+  return &impl_->unread_fields();
+}
 
 std::string aliccp_common_path(const std::string& skeleton_path) {
   const size_t slash = skeleton_path.find_last_of('/');

@@ -47,6 +47,8 @@ class AliccpRawReader final : public Reader {
   uint64_t bytes_read() const override;
   uint64_t bytes_total() const override;
   const std::string& path() const override;
+  uint64_t lines_consumed() const override;
+  const std::map<std::string, UnreadField>* unread_fields() const override;
 
   const std::string& common_path() const;
   const AliccpJoinStats& join_stats() const;

@@ -1,5 +1,6 @@
 #include "data/converter.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -9,6 +10,7 @@
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/stopwatch.h"
+#include "core/utf8.h"
 #include "data/cache_format.h"
 #include "data/cache_meta.h"
 #include "data/key_map.h"
@@ -144,12 +146,13 @@ class Converter {
     for (const auto& f : files) {
       std::unique_ptr<Reader> reader = open_reader(config_, f);
       for (;;) {
+        const uint64_t lines_before = reader->lines_consumed();
         try {
           if (!reader->next(raw)) break;
           encoder_.encode(raw, reader->path(), enc);
         } catch (const DataError& e) {
           ++in.lines;
-          bad_row(in, e);
+          bad_row(in, e, std::max<uint64_t>(1, reader->lines_consumed() - lines_before));
           continue;
         }
         ++in.lines;
@@ -164,6 +167,9 @@ class Converter {
         ++in.rows_written;
         progress.update(done_before + reader->bytes_read(), in.lines);
       }
+      if (const auto* unread = reader->unread_fields()) {
+        for (const auto& [field, u] : *unread) in.unread_fields[printable(field, 200)] += u.entries;
+      }
       in.header_lines += reader->non_data_lines();
       in.lines += reader->non_data_lines();
       done_before += reader->bytes_total();
@@ -171,6 +177,9 @@ class Converter {
     }
     progress.finish();
     in.seconds = watch.seconds();
+    if (!in.unread_fields.empty()) {
+      log_info("data." + name + ": " + unread_fields_line(in.unread_fields));
+    }
     check_bad_fraction(name, in, true);
     if (in.rows_written == 0) {
       throw Error("data." + name + ": no rows left after reading " + std::to_string(in.lines) +
@@ -205,12 +214,14 @@ class Converter {
     }
   }
 
-  void bad_row(InputStats& in, const DataError& e) {
+  /// Counts a bad row that took `lines` physical lines.
+  void bad_row(InputStats& in, const DataError& e, uint64_t lines) {
     if (config_.on_bad_row == BadRowPolicy::kFail) {
       throw DataError(e.file(), e.line(), e.column(), e.kind(),
                       e.message() + " (use --on-bad-row skip to count and skip bad rows)");
     }
     ++in.bad_rows;
+    in.bad_lines += lines;
     ++in.bad_by_kind[e.kind()];
     if (in.bad_examples.size() < options_.max_bad_examples) {
       in.bad_examples.emplace_back(e.what());
@@ -222,12 +233,16 @@ class Converter {
 
   void check_bad_fraction(const std::string& name, const InputStats& in, bool final) const {
     if (config_.on_bad_row != BadRowPolicy::kSkip || in.bad_rows == 0) return;
-    const double frac = static_cast<double>(in.bad_rows) / static_cast<double>(in.lines);
+    // By lines, not records: a bad record that swallowed many lines (an unterminated quote)
+    // counts as the rows it took.
+    const uint64_t lines = in.lines - in.bad_rows + in.bad_lines;
+    const double frac = static_cast<double>(in.bad_lines) / static_cast<double>(lines);
     if (frac <= config_.max_bad_fraction) return;
-    std::string msg = std::to_string(in.bad_rows) + " of " + std::to_string(in.lines) +
-                      " rows are bad (" + std::to_string(100 * frac) +
-                      "%), above max_bad_fraction " + std::to_string(config_.max_bad_fraction) +
-                      (final ? "" : " (checked while reading)") + "; first: ";
+    std::string msg = std::to_string(in.bad_rows) + (in.bad_rows == 1 ? " bad row" : " bad rows");
+    if (in.bad_lines > in.bad_rows) msg += " (" + std::to_string(in.bad_lines) + " lines)";
+    msg += " in " + std::to_string(lines) + " lines (" + std::to_string(100 * frac) +
+           "%), above max_bad_fraction " + std::to_string(config_.max_bad_fraction) +
+           (final ? "" : " (checked while reading)") + "; first: ";
     msg += in.bad_examples.empty() ? "?" : in.bad_examples.front();
     throw Error((name.empty() ? std::string("data") : "data." + name) + ": " + msg);
   }

@@ -114,6 +114,7 @@ class DelimitedReader : public Reader {
   uint64_t bytes_read() const override { return lines_.bytes_consumed(); }
   uint64_t bytes_total() const override { return total_; }
   const std::string& path() const override { return lines_.path(); }
+  uint64_t lines_consumed() const override { return lines_.line_number(); }
 
  private:
   /// Reads one logical record (several physical lines when a quoted field holds newlines).
@@ -128,8 +129,11 @@ class DelimitedReader : public Reader {
     joined_.assign(line.data(), line.size());
     while (quote_open(joined_)) {
       if (!lines_.next(line)) {
+        const uint64_t taken = lines_.line_number() - record_first_line_ + 1;
         throw DataError(lines_.path(), record_first_line_, "", "quote",
-                        "quoted field is not closed before the end of the file");
+                        "quoted field is not closed before the end of the file (the " +
+                            std::to_string(taken) + (taken == 1 ? " line" : " lines") +
+                            " from here on were read as one row)");
       }
       joined_.push_back('\n');
       joined_.append(line.data(), line.size());

@@ -480,6 +480,8 @@ static DataConfig parse_data_config_checked(const json& data, const std::string&
   c.max_bad_fraction = o.get<double>("max_bad_fraction", c.max_bad_fraction);
   FUNNEL_CHECK(c.max_bad_fraction >= 0 && c.max_bad_fraction <= 1,
                "data.max_bad_fraction: expected a fraction in [0, 1]");
+  c.max_unread_fields =
+      o.get_in<size_t>("max_unread_fields", c.max_unread_fields, 0, size_t{1} << 20);
   c.keep_funnel_violations = o.get<bool>("keep_funnel_violations", false);
   c.max_value_bytes = o.get<size_t>("max_value_bytes", c.max_value_bytes);
   c.common_cache_bytes = o.get<size_t>("common_cache_mb", c.common_cache_bytes >> 20) << 20;
@@ -499,6 +501,7 @@ json data_config_to_json(const DataConfig& c) {
   out["vocab"] = {{"min_count", c.vocab.min_count}, {"hash_buckets", c.vocab.hash_buckets}};
   out["on_bad_row"] = choice_name(c.on_bad_row, kBadRowPolicies);
   out["max_bad_fraction"] = c.max_bad_fraction;
+  out["max_unread_fields"] = c.max_unread_fields;
   out["keep_funnel_violations"] = c.keep_funnel_violations;
   out["max_value_bytes"] = c.max_value_bytes;
   out["common_cache_mb"] = c.common_cache_bytes >> 20;

@@ -142,6 +142,10 @@ struct DataConfig {
   BadRowPolicy on_bad_row = BadRowPolicy::kFail;
   /// With kSkip: fail anyway when bad rows exceed this fraction of a split's data lines.
   double max_bad_fraction = 0.01;
+  /// Token and raw Ali-CCP input name a field in every entry: entries of fields the schema
+  /// does not read are ignored and counted per name, and more than this many distinct such
+  /// names fail the read (field names corrupted, not left out on purpose).
+  size_t max_unread_fields = 100;
   /// Rows where an event is 1 but its parent is 0 (conversion without click) are dropped by
   /// default, as the literature does; true keeps them (counted either way).
   bool keep_funnel_violations = false;

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/utf8.h"
+
 namespace funnel::data {
 using nlohmann::json;
 
@@ -43,6 +45,23 @@ double conditional(const SplitStats& s, const Layout& l, size_t e) {
 
 }  // namespace
 
+std::string unread_fields_line(const std::map<std::string, uint64_t>& fields) {
+  constexpr size_t kShown = 12;  // the rest is in the JSON
+  uint64_t entries = 0;
+  for (const auto& [name, n] : fields) entries += n;
+  std::string out = std::to_string(entries) + " entries of " + std::to_string(fields.size()) +
+                    (fields.size() == 1 ? " field" : " fields") + " not in the schema, ignored:";
+  size_t shown = 0;
+  for (const auto& [name, n] : fields) {
+    if (shown++ == kShown) {
+      out += " ...";
+      break;
+    }
+    out += " " + printable(name, 40) + " (" + std::to_string(n) + ")";
+  }
+  return out;
+}
+
 json stats_to_json(const DatasetStats& st, const Layout& layout) {
   json j;
   for (const auto& [name, in] : st.inputs) {
@@ -53,6 +72,7 @@ json stats_to_json(const DatasetStats& st, const Layout& layout) {
     v["header_lines"] = in.header_lines;
     v["rows_written"] = in.rows_written;
     v["bad_rows"] = in.bad_rows;
+    v["bad_lines"] = in.bad_lines;
     v["bad_by_kind"] = in.bad_by_kind;
     v["bad_examples"] = in.bad_examples;
     json viol;
@@ -61,6 +81,7 @@ json stats_to_json(const DatasetStats& st, const Layout& layout) {
     }
     v["funnel_violations"] = viol;
     v["violations_dropped"] = in.violations_dropped;
+    v["unread_fields"] = in.unread_fields;
     v["seconds"] = in.seconds;
     v["mb_per_second"] = in.seconds > 0 ? in.bytes / in.seconds / 1e6 : 0.0;
     v["rows_per_second"] = in.seconds > 0 ? (in.lines - in.header_lines) / in.seconds : 0.0;
@@ -134,10 +155,14 @@ DatasetStats stats_from_json(const json& j, const Layout& layout) {
     in.header_lines = v.at("header_lines");
     in.rows_written = v.at("rows_written");
     in.bad_rows = v.at("bad_rows");
+    in.bad_lines = v.value("bad_lines", in.bad_rows);  // caches before bad_lines
     in.bad_by_kind = v.at("bad_by_kind").get<std::map<std::string, uint64_t>>();
     in.bad_examples = v.at("bad_examples").get<std::vector<std::string>>();
     for (const auto& e : layout.events) in.violations.push_back(v.at("funnel_violations").at(e));
     in.violations_dropped = v.at("violations_dropped");
+    if (v.contains("unread_fields")) {
+      in.unread_fields = v.at("unread_fields").get<std::map<std::string, uint64_t>>();
+    }
     in.seconds = v.at("seconds");
     st.inputs[name] = in;
   }
@@ -200,6 +225,12 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
       std::snprintf(buf, sizeof buf, "      bad %-22s %llu\n", kind.c_str(), (unsigned long long)n);
       out += buf;
     }
+    if (in.bad_lines > in.bad_rows) {
+      std::snprintf(buf, sizeof buf, "      bad rows span %llu lines\n",
+                    (unsigned long long)in.bad_lines);
+      out += buf;
+    }
+    if (!in.unread_fields.empty()) out += "      " + unread_fields_line(in.unread_fields) + "\n";
     for (size_t e = 0; e < layout.num_events() && e < in.violations.size(); ++e) {
       if (in.violations[e] == 0) continue;
       const int p = layout.event_parent[e];

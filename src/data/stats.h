@@ -23,12 +23,17 @@ struct InputStats {
   uint64_t header_lines = 0;
   uint64_t rows_written = 0;
   uint64_t bad_rows = 0;
+  /// Physical lines of the bad rows (>= bad_rows: an unterminated quote reads the rest of
+  /// the file as one row); max_bad_fraction is checked by these.
+  uint64_t bad_lines = 0;
   std::map<std::string, uint64_t> bad_by_kind;
   /// First few bad-row messages (file:line: column: what).
   std::vector<std::string> bad_examples;
   /// Rows with an event but not its parent (e.g. conversion without click), per event.
   std::vector<uint64_t> violations;
   uint64_t violations_dropped = 0;
+  /// Token and raw Ali-CCP input: entries of fields the schema does not read, per name.
+  std::map<std::string, uint64_t> unread_fields;
   double seconds = 0;
 
   void init(size_t num_events) { violations.assign(num_events, 0); }
@@ -71,6 +76,9 @@ struct DatasetStats {
   double seconds = 0;
   uint64_t peak_rss_bytes = 0;
 };
+
+/// "N entries of K fields not in the schema, ignored: a (n) b (n) ..." for logs and tables.
+std::string unread_fields_line(const std::map<std::string, uint64_t>& fields);
 
 nlohmann::json stats_to_json(const DatasetStats& stats, const Layout& layout);
 DatasetStats stats_from_json(const nlohmann::json& j, const Layout& layout);

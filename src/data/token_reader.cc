@@ -1,8 +1,10 @@
 // PaddleRec token lines: `sample_id,click,buy,field:feat_id,field:feat_id,...` (no header).
 // The leading plain columns are named by FormatSpec::leading_columns; a field that repeats
-// becomes a multi-valued feature. Tokens of fields the schema does not read are skipped.
+// becomes a multi-valued feature. Tokens of fields the schema does not read are skipped and
+// counted per field name (Reader::unread_fields).
 
 #include <cstring>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,7 +20,7 @@ namespace {
 class TokenReader : public Reader {
  public:
   TokenReader(const DataConfig& config, const InputFile& file)
-      : lines_(file.path), total_(file_size(file.path)) {
+      : lines_(file.path), total_(file_size(file.path)), max_unread_(config.max_unread_fields) {
     if (total_ == 0) throw DataError(file.path, 0, "", "empty_file", "file is empty");
     const auto& lead = config.format.leading_columns;
     const std::vector<Slot> slots = config.schema.slots();
@@ -46,7 +48,7 @@ class TokenReader : public Reader {
         }
       }
     }
-    for (const auto& [name, list] : field_slots_) keys_.emplace(name, &list);
+    for (const auto& [name, list] : field_slots_) keys_.emplace(name, Key{&list, nullptr});
   }
 
   bool next(RawRow& row) override {
@@ -97,9 +99,17 @@ class TokenReader : public Reader {
                         "token '" + printable(std::string_view(p, tok_end - p), 80) +
                             "' has more than one ':' (expected field:id)");
       }
-      const auto it = keys_.find(field);
-      if (it != keys_.end()) {
-        for (const int s : *it->second) {
+      auto it = keys_.find(field);
+      if (it == keys_.end()) {
+        // A field the schema does not read: remembered, so that its next tokens are one
+        // lookup too (the map's key views the name held by unread_).
+        auto& u = add_unread_field(unread_, field, max_unread_, path(), row.line);
+        it = keys_.emplace(std::string_view(u.first), Key{&kNoSlots, &u.second}).first;
+      }
+      if (it->second.unread != nullptr) {
+        ++it->second.unread->entries;
+      } else {
+        for (const int s : *it->second.slots) {
           if (categorical_[s]) {
             if (!row.tokens[s].empty() && !multi_[s]) {
               throw DataError(path(), row.line, std::string(field), "multiple_values",
@@ -126,15 +136,25 @@ class TokenReader : public Reader {
   uint64_t bytes_read() const override { return lines_.bytes_consumed(); }
   uint64_t bytes_total() const override { return total_; }
   const std::string& path() const override { return lines_.path(); }
+  uint64_t lines_consumed() const override { return lines_.line_number(); }
+  const std::map<std::string, UnreadField>* unread_fields() const override { return &unread_; }
 
  private:
+  struct Key {
+    const std::vector<int>* slots;
+    UnreadField* unread;  // fields the schema does not read
+  };
+  static inline const std::vector<int> kNoSlots;
+
   LineReader lines_;
   uint64_t total_;
+  size_t max_unread_;
   size_t num_slots_ = 0;
   std::vector<int> leading_slot_;
   // A field may feed several slots (e.g. user id as a feature and as the GAUC group).
   std::unordered_map<std::string, std::vector<int>> field_slots_;
-  std::unordered_map<std::string_view, const std::vector<int>*> keys_;  // views into field_slots_
+  std::unordered_map<std::string_view, Key> keys_;  // views into field_slots_ and unread_
+  std::map<std::string, UnreadField> unread_;
   std::vector<uint8_t> categorical_;                                    // per slot
   std::vector<uint8_t> multi_;                                          // per slot
 };

@@ -421,6 +421,46 @@ TEST_F(AliccpRawTest, ContinuesAfterBadRows) {
                     }));
 }
 
+TEST_F(AliccpRawTest, FieldsNotInTheSchemaAreCountedOncePerLine) {
+  // Issue 20, defect 6: entries of fields the schema does not read are counted per name; a
+  // common line counts once however many rows join it, also when it is evicted and read
+  // again.
+  const std::string a = md5_of(1), b = md5_of(2);
+  const std::string common =
+      common_line(a, {entry("101", "ua"), entry("127_14", "x", "0.5"), entry("127_14", "y")}) +
+      common_line(b, {entry("101", "ub"), entry("150_14", "z")});
+  std::string skeleton;
+  for (int i = 0; i < 6; ++i) {
+    skeleton += skeleton_line(i, 0, 0, i % 2 ? b : a, {entry("205", "1"), entry("216", "s")});
+  }
+  config_.common_cache_bytes = 1;  // one line at a time: every row evicts the other
+  const InputFile file = write_pair(skeleton, common);
+  auto reader = open(file);
+  RawRow row;
+  while (reader->next(row)) EXPECT_EQ(texts(row, "205"), (std::vector<std::string>{"1"}));
+  EXPECT_GT(reader->join_stats().cache_evictions, 2u);
+  const auto& unread = *reader->unread_fields();
+  ASSERT_EQ(unread.size(), 3u);
+  EXPECT_EQ(unread.at("127_14").entries, 2u);
+  EXPECT_EQ(unread.at("127_14").first_seen, file.common_path + ":1");
+  EXPECT_EQ(unread.at("150_14").entries, 1u);
+  EXPECT_EQ(unread.at("216").entries, 6u);
+  EXPECT_EQ(unread.at("216").first_seen, file.path + ":1");
+  EXPECT_EQ(reader->lines_consumed(), 6u);
+
+  config_.max_unread_fields = 2;
+  auto strict = open(file);
+  try {
+    while (strict->next(row)) {
+    }
+    FAIL() << "expected funnel::Error";
+  } catch (const DataError& e) {
+    FAIL() << "not a bad row: " << e.what();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("max_unread_fields = 2"), std::string::npos) << e.what();
+  }
+}
+
 // ---- errors in common lines ----------------------------------------------------------------
 TEST_F(AliccpRawTest, CommonLineErrorsAtJoinNameTheCommonLine) {
   const std::string a = md5_of(1), b = md5_of(2), c = md5_of(3), d = md5_of(4);

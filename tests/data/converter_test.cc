@@ -224,6 +224,72 @@ TEST(Converter, BadRowPolicies) {
   EXPECT_EQ(kept.splits.at("train").violations_kept[1], 1u);
 }
 
+TEST(Converter, AnUnterminatedQuoteCountsTheLinesItSwallowedAgainstMaxBadFraction) {
+  // Issue 20, defect 6: under --on-bad-row skip an unterminated quote read the rest of the
+  // file as one bad row (70 rows of a 101-line file), and the fraction of bad *records* (1 of
+  // 31) passed max_bad_fraction.
+  const std::string dir = test_dir();
+  std::string csv = "rid,click,buy,user,item,hist,price\n";
+  for (int i = 0; i < 100; ++i) {
+    csv += std::to_string(i) + ",1,0," + (i == 30 ? "\"u" : "u") + ",i,h1:1,1.5\n";
+  }
+  const std::string p = write_file(dir, "quote.csv", csv);
+  nlohmann::json j = synthetic_config_json(p, p);
+  j.erase("test");
+  DataConfig config = parse_data_config(j, "");
+  config.on_bad_row = BadRowPolicy::kSkip;
+  config.max_bad_fraction = 0.05;
+  try {
+    convert_to_cache(config, join_path(dir, "c1"), quiet());
+    FAIL() << "expected the fraction error";
+  } catch (const DataError& e) {
+    FAIL() << e.what();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("1 bad row (70 lines) in 101 lines"), std::string::npos) << m;
+    EXPECT_NE(m.find("max_bad_fraction"), std::string::npos) << m;
+    EXPECT_NE(m.find(p + ":32: quoted field is not closed"), std::string::npos) << m;
+    EXPECT_NE(m.find("the 70 lines from here on were read as one row"), std::string::npos) << m;
+  }
+  config.max_bad_fraction = 0.8;
+  const DatasetStats st = convert_to_cache(config, join_path(dir, "c2"), quiet());
+  const InputStats& in = st.inputs.at("train");
+  EXPECT_EQ(in.bad_rows, 1u);
+  EXPECT_EQ(in.bad_lines, 70u);
+  EXPECT_EQ(in.rows_written, 30u);
+  const Cache cache(join_path(dir, "c2"));
+  EXPECT_EQ(stats_from_json(stats_to_json(st, cache.layout()), cache.layout())
+                .inputs.at("train")
+                .bad_lines,
+            70u);
+  EXPECT_NE(stats_table(st, cache.layout()).find("bad rows span 70 lines"), std::string::npos);
+}
+
+TEST(Converter, TokenFieldsNotInTheSchemaAreInTheStats) {
+  const std::string dir = test_dir();
+  std::string text;
+  for (int i = 0; i < 50; ++i) {
+    text += std::to_string(i) + ",1,0,205:i" + std::to_string(i % 7) + ",999:x" +
+            (i == 17 ? ",2O5:y" : "") + "\n";
+  }
+  const std::string p = write_file(dir, "t.txt", text);
+  const DataConfig config = parse_data_config(nlohmann::json::parse(R"({
+    "format": "tokens", "train": [")" + p + R"("],
+    "labels": ["click", {"event": "purchase", "column": "buy"}], "categorical": ["205"]})"),
+                                              "");
+  const DatasetStats st = convert_to_cache(config, join_path(dir, "cache"), quiet());
+  const auto& unread = st.inputs.at("train").unread_fields;
+  EXPECT_EQ(unread, (std::map<std::string, uint64_t>{{"2O5", 1}, {"999", 50}}));
+  const Cache cache(join_path(dir, "cache"));
+  EXPECT_EQ(
+      stats_from_json(cache.meta().at("stats"), cache.layout()).inputs.at("train").unread_fields,
+      unread);
+  EXPECT_NE(stats_table(st, cache.layout())
+                .find("51 entries of 2 fields not in the schema, ignored: 2O5 (1) 999 (50)"),
+            std::string::npos)
+      << stats_table(st, cache.layout());
+}
+
 TEST(Converter, SkippedRowsWithInvalidOrCutUtf8AreCountedAndTheStatsWritten) {
   // Issue 20, defect 1: a bad row's message holding bytes that are not UTF-8, or a value whose
   // UTF-8 the message's truncation cut inside a character, ended the conversion with a JSON

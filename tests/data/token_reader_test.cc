@@ -73,6 +73,44 @@ TEST(TokenReader, Errors) {
             "empty_file");
 }
 
+TEST(TokenReader, FieldsNotInTheSchemaAreCountedPerNameAndTooManyNamesFail) {
+  // Issue 20, defect 6: a token whose field name was corrupted ('2O5') was ignored silently.
+  const auto dir = test_dir();
+  const auto p = write_file(dir, "t.txt",
+                            "7,1,0,205:x,999:a,999:b,101:u\n"
+                            "8,0,0,2O5:y,999:c\n"
+                            "9,0,0,205:z\n");
+  auto r = open_reader(config(), {p});
+  RawRow row;
+  while (r->next(row)) {
+  }
+  const auto* unread = r->unread_fields();
+  ASSERT_NE(unread, nullptr);
+  ASSERT_EQ(unread->size(), 2u);
+  EXPECT_EQ(unread->at("999").entries, 3u);
+  EXPECT_EQ(unread->at("999").first_seen, p + ":1");
+  EXPECT_EQ(unread->at("2O5").entries, 1u);
+  EXPECT_EQ(unread->at("2O5").first_seen, p + ":2");
+  EXPECT_EQ(r->lines_consumed(), 3u);
+
+  // More distinct names than data.max_unread_fields: the names look corrupted.
+  DataConfig c = config();
+  c.max_unread_fields = 1;
+  auto strict = open_reader(c, {p});
+  ASSERT_TRUE(strict->next(row));
+  try {
+    strict->next(row);
+    FAIL() << "expected funnel::Error";
+  } catch (const DataError& e) {
+    FAIL() << "not a bad row (--on-bad-row skip must not pass it over): " << e.what();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(p + ":2: field '2O5' is not in the schema"), std::string::npos) << m;
+    EXPECT_NE(m.find("'999' (" + p + ":1)"), std::string::npos) << m;
+    EXPECT_NE(m.find("data.max_unread_fields = 1"), std::string::npos) << m;
+  }
+}
+
 TEST(TokenReader, RealPaddleRecSample) {
   nlohmann::json j = nlohmann::json::parse(R"({
     "format": "tokens", "train": ["x"],
