@@ -3,114 +3,11 @@
 #include <torch/nn/module.h>
 #include <torch/serialize/archive.h>
 
-#include <cstring>
 #include <sstream>
 
 #include "core/error.h"
-#include "core/file.h"
-#include "core/hash.h"
 
 namespace funnel::model {
-namespace {
-
-constexpr char kMagic[8] = {'F', 'N', 'L', 'B', 'U', 'N', 'D', 'L'};
-constexpr char kEnd[8] = {'F', 'N', 'L', 'B', 'E', 'N', 'D', '\0'};
-
-void put_section(std::string& out, const std::string& name, const std::string& bytes) {
-  const auto n = static_cast<uint32_t>(name.size());
-  const uint64_t len = bytes.size();
-  out.append(reinterpret_cast<const char*>(&n), 4);
-  out += name;
-  out.append(reinterpret_cast<const char*>(&len), 8);
-  out += bytes;
-}
-
-uint64_t checksum(std::string_view bytes) { return hash_bytes(bytes, 0x42554e444c45ULL); }
-
-}  // namespace
-
-void write_bundle(const std::string& path, const BundleContents& c) {
-  std::string out(kMagic, 8);
-  out.append(reinterpret_cast<const char*>(&kBundleVersion), 4);
-  put_section(out, "header", c.header.dump());
-  for (size_t i = 0; i < c.vocabs.size(); ++i) {
-    put_section(out, "vocab/" + std::to_string(i), c.vocabs[i]);
-  }
-  put_section(out, "dense", c.dense);
-  put_section(out, "sparse", c.sparse);
-  const uint64_t sum = checksum(out);
-  out.append(reinterpret_cast<const char*>(&sum), 8);
-  out.append(kEnd, 8);
-  write_text_file_atomic(path, out);
-}
-
-BundleContents read_bundle(const std::string& path) {
-  const std::string bytes = read_text_file(path);
-  if (bytes.size() < 12 || std::memcmp(bytes.data(), kMagic, 8) != 0) {
-    throw Error(path + ": not a Funnel model bundle");
-  }
-  uint32_t version;
-  std::memcpy(&version, bytes.data() + 8, 4);
-  if (version != kBundleVersion) {
-    throw Error(path + ": bundle format version " + std::to_string(version) +
-                ", this build reads version " + std::to_string(kBundleVersion) +
-                " (retrain or use a matching funnel)");
-  }
-  if (bytes.size() < 28 || std::memcmp(bytes.data() + bytes.size() - 8, kEnd, 8) != 0) {
-    throw Error(path + ": bundle is truncated (no end marker; was the copy interrupted?)");
-  }
-  const size_t body = bytes.size() - 16;
-  uint64_t stored;
-  std::memcpy(&stored, bytes.data() + body, 8);
-  if (stored != checksum(std::string_view(bytes.data(), body))) {
-    throw Error(path + ": bundle checksum mismatch (the file is corrupted)");
-  }
-  BundleContents c;
-  c.checksum = stored;
-  size_t pos = 12;
-  bool have_header = false, have_dense = false, have_sparse = false;
-  while (pos < body) {
-    auto need = [&](size_t n) {
-      if (body - pos < n) throw Error(path + ": bundle section runs past the end");
-    };
-    need(4);
-    uint32_t name_len;
-    std::memcpy(&name_len, bytes.data() + pos, 4);
-    pos += 4;
-    need(name_len + size_t{8});
-    const std::string name = bytes.substr(pos, name_len);
-    pos += name_len;
-    uint64_t len;
-    std::memcpy(&len, bytes.data() + pos, 8);
-    pos += 8;
-    need(len);
-    const std::string_view data(bytes.data() + pos, len);
-    pos += len;
-    if (name == "header") {
-      try {
-        c.header = nlohmann::json::parse(data);
-      } catch (const nlohmann::json::exception& e) {
-        throw Error(path + ": bundle header is not valid JSON: " + e.what());
-      }
-      have_header = true;
-    } else if (name.rfind("vocab/", 0) == 0) {
-      FUNNEL_CHECK(name == "vocab/" + std::to_string(c.vocabs.size()),
-                   path << ": unexpected section " << name);
-      c.vocabs.emplace_back(data);
-    } else if (name == "dense") {
-      c.dense.assign(data);
-      have_dense = true;
-    } else if (name == "sparse") {
-      c.sparse.assign(data);
-      have_sparse = true;
-    } else {
-      throw Error(path + ": unknown bundle section '" + name + "'");
-    }
-  }
-  FUNNEL_CHECK(have_header && have_dense && have_sparse,
-               path << ": bundle lacks a header, dense or sparse section");
-  return c;
-}
 
 BundleSpec BundleSpec::of_cache(const data::Cache& cache, const data::DataConfig& data,
                                 ModelConfig model, FeatureEmbeddingOptions embedding) {
@@ -163,34 +60,10 @@ BundleContents make_bundle(const BundleSpec& spec, FunnelModel& net,
 }
 
 LoadedBundle load_bundle(const std::string& path) {
-  BundleContents c = read_bundle(path);
+  const BundleContents c = read_bundle(path);
   LoadedBundle b;
-  b.checksum = c.checksum;
-  b.header = c.header;
-  std::vector<uint64_t> sizes;
-  try {
-    b.data = data::parse_data_config(c.header.at("data"), "");
-    b.schema = b.data.schema;
-    b.layout = data::Layout::from_schema(b.schema);
-    b.dense_mean = c.header.at("dense_mean").get<std::vector<float>>();
-    b.dense_std = c.header.at("dense_std").get<std::vector<float>>();
-    sizes = c.header.at("vocab_sizes").get<std::vector<uint64_t>>();
-    FUNNEL_CHECK(sizes.size() == b.layout.sparse.size() && c.vocabs.size() == sizes.size(),
-                 path << ": vocabularies do not match the schema");
-    for (size_t i = 0; i < c.vocabs.size(); ++i) {
-      b.vocabs.push_back(
-          data::Vocabulary::deserialize(c.vocabs[i], path + " [vocab/" + std::to_string(i) + "]"));
-    }
-    b.funnel = FunnelSpec::from_layout(b.layout);
-    b.model = parse_model_options(c.header.at("model").get<std::string>(),
-                                  c.header.at("model_options"), "model_options");
-    b.embedding_options = FeatureEmbeddingOptions::from_json(c.header.at("embedding"));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": malformed bundle header: " + e.what());
-  } catch (const Error& e) {
-    throw Error(path + ": bundle header: " + e.what());
-  }
-  b.embedding = std::make_shared<FeatureEmbedding>(b.layout, sizes, b.embedding_options);
+  static_cast<BundleMeta&>(b) = read_bundle_meta(c, path);
+  b.embedding = std::make_shared<FeatureEmbedding>(b.layout, b.vocab_sizes, b.embedding_options);
   b.net = make_model(b.model, b.funnel, b.embedding->input_dim());
   std::istringstream sparse(c.sparse);
   b.embedding->load(sparse);

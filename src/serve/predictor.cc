@@ -20,7 +20,7 @@ nlohmann::json unknown_values_json(const data::Layout& layout,
   return out;
 }
 
-data::DataConfig bundle_data_config(const model::LoadedBundle& bundle, bool with_labels) {
+data::DataConfig bundle_data_config(const model::BundleMeta& bundle, bool with_labels) {
   data::DataConfig c = bundle.data;
   if (!with_labels) {
     // Prediction input needs only the features: no labels, group or list bookkeeping.

@@ -62,6 +62,6 @@ uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& c
 
 /// The data config of a bundle (its schema and format, no files) for reading input; without
 /// labels, only the feature columns are required.
-data::DataConfig bundle_data_config(const model::LoadedBundle& bundle, bool with_labels);
+data::DataConfig bundle_data_config(const model::BundleMeta& bundle, bool with_labels);
 
 }  // namespace funnel::serve

@@ -8,7 +8,7 @@
 #include "core/utf8.h"
 #include "data/batch_builder.h"
 #include "data/raw_row.h"
-#include "serve/predictor.h"
+#include "serve/predictor.h"  // bundle_data_config
 
 namespace funnel::serve {
 namespace {
@@ -44,7 +44,7 @@ struct Where {
 
 }  // namespace
 
-RequestEncoder::RequestEncoder(const model::LoadedBundle& bundle)
+RequestEncoder::RequestEncoder(const model::BundleMeta& bundle)
     : bundle_(bundle),
       config_([&] {
         data::DataConfig c = bundle_data_config(bundle, /*with_labels=*/false);

@@ -24,7 +24,7 @@
 #include "core/error.h"
 #include "data/batch.h"
 #include "data/row_encoder.h"
-#include "model/bundle.h"
+#include "model/bundle_file.h"
 
 namespace funnel::serve {
 
@@ -51,7 +51,7 @@ struct EncodedRequest {
 class RequestEncoder {
  public:
   /// `bundle` must outlive the encoder.
-  explicit RequestEncoder(const model::LoadedBundle& bundle);
+  explicit RequestEncoder(const model::BundleMeta& bundle);
 
   /// `request`: the parsed body ("model" is the caller's). Throws RequestError (400) on bad
   /// input and (413) on more than `max_items` items. Thread-safe.
@@ -77,7 +77,7 @@ class RequestEncoder {
   template <typename Path>
   size_t field_index(const std::string& name, const Path& path) const;
 
-  const model::LoadedBundle& bundle_;
+  const model::BundleMeta& bundle_;
   data::DataConfig config_;
   data::RowEncoder encoder_;
   std::vector<Field> fields_;
