@@ -37,7 +37,7 @@ clean:
 # replay it). Needs clang and libFuzzer (scripts/setup.sh --fuzz).
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = delimited tokens data_config vocabulary
+FUZZ_TARGETS = delimited tokens aliccp_raw data_config vocabulary cache_meta bundle request
 .PHONY: fuzz
 fuzz:
 	@bash scripts/setup.sh --fuzz

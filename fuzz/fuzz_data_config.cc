@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "data/schema.h"
+#include "fuzz_input.h"
 
 using namespace funnel;
 
@@ -23,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const data::DataConfig c = data::parse_data_config(j, "/base");
     (void)data::data_config_to_json(c).dump();
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    fuzz::caught(e);
   }
   return 0;
 }

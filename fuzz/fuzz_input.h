@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <string>
 
 #include "core/error.h"
@@ -15,6 +17,13 @@
 #include "data/schema.h"
 
 namespace funnel::fuzz {
+
+/// An error a target caught (the expected outcome of bad input): printed when
+/// FUNNEL_FUZZ_VERBOSE is set, to see what a seed or a regression input reaches.
+inline void caught(const std::exception& e) {
+  static const bool verbose = std::getenv("FUNNEL_FUZZ_VERBOSE") != nullptr;
+  if (verbose) std::fprintf(stderr, "caught: %s\n", e.what());
+}
 
 /// A file holding `data`, removed when this goes away (one per process: /dev/shm when there).
 class InputFile {
@@ -34,12 +43,12 @@ class InputFile {
   std::string path_;
 };
 
-/// Reads every row of `path` and encodes it, as the converter does with --on-bad-row skip:
+/// Reads every row of `file` and encodes it, as the converter does with --on-bad-row skip:
 /// a bad row (DataError) is passed over, a bad file ends in funnel::Error; at most 100,000
 /// rows.
-inline void read_and_encode(const data::DataConfig& config, const std::string& path) {
+inline void read_and_encode(const data::DataConfig& config, const data::InputFile& file) {
   try {
-    auto reader = data::open_reader(config, data::InputFile{path});
+    auto reader = data::open_reader(config, file);
     const data::RowEncoder encoder(config);
     data::RawRow raw;
     data::EncodedRow enc;
@@ -47,11 +56,17 @@ inline void read_and_encode(const data::DataConfig& config, const std::string& p
       try {
         if (!reader->next(raw)) break;
         encoder.encode(raw, reader->path(), enc);
-      } catch (const DataError&) {
+      } catch (const DataError& e) {
+        caught(e);
       }
     }
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    caught(e);
   }
+}
+
+inline void read_and_encode(const data::DataConfig& config, const std::string& path) {
+  read_and_encode(config, data::InputFile{path});
 }
 
 }  // namespace funnel::fuzz

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "data/vocabulary.h"
+#include "fuzz_input.h"
 
 using namespace funnel;
 
@@ -13,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const data::Vocabulary v = data::Vocabulary::deserialize(
         std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.vocab");
     for (uint64_t k = 0; k < 16; ++k) (void)v.id(k * 0x9e3779b97f4a7c15ULL);
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    fuzz::caught(e);
   }
   return 0;
 }

@@ -484,7 +484,8 @@ static DataConfig parse_data_config_checked(const json& data, const std::string&
       o.get_in<size_t>("max_unread_fields", c.max_unread_fields, 0, size_t{1} << 20);
   c.keep_funnel_violations = o.get<bool>("keep_funnel_violations", false);
   c.max_value_bytes = o.get<size_t>("max_value_bytes", c.max_value_bytes);
-  c.common_cache_bytes = o.get<size_t>("common_cache_mb", c.common_cache_bytes >> 20) << 20;
+  c.common_cache_bytes =
+      o.get_in<size_t>("common_cache_mb", c.common_cache_bytes >> 20, 0, size_t{1} << 24) << 20;
   o.finish();
   return c;
 }
