@@ -11,7 +11,7 @@ using testing::expect_data_error;
 using testing::test_dir;
 using testing::write_file;
 
-DataConfig config() {
+DataConfig token_config() {
   nlohmann::json j = nlohmann::json::parse(R"({
     "format": "tokens", "train": ["x"],
     "labels": ["click", {"event": "purchase", "column": "buy"}],
@@ -23,7 +23,7 @@ DataConfig config() {
 TEST(TokenReader, LeadingColumnsAndRepeatedFields) {
   const auto dir = test_dir();
   const auto p = write_file(dir, "t.txt", "7,1,0,210:a,205:x,999:skip,210:b,101:u1\n8,0,0,205:y\n");
-  auto r = open_reader(config(), {p});
+  auto r = open_reader(token_config(), {p});
   RawRow row;
   ASSERT_TRUE(r->next(row));
   // Slots: click, buy, 205, 210, 101 (categorical), 101 (group).
@@ -50,7 +50,7 @@ TEST(TokenReader, Errors) {
                             "4,0,0,205:z\n"
                             "6,0,0,205::12\n"  // two ':' (was read as the value ':12')
                             "5,0");            // truncated last line
-  auto r = open_reader(config(), {p});
+  auto r = open_reader(token_config(), {p});
   RawRow row;
   DataError e = expect_data_error([&] { r->next(row); });
   EXPECT_EQ(e.kind(), "multiple_values");
@@ -69,7 +69,7 @@ TEST(TokenReader, Errors) {
       << e.what();
   e = expect_data_error([&] { r->next(row); });
   EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
-  EXPECT_EQ(expect_data_error([&] { open_reader(config(), {write_file(dir, "e", "")}); }).kind(),
+  EXPECT_EQ(expect_data_error([&] { open_reader(token_config(), {write_file(dir, "e", "")}); }).kind(),
             "empty_file");
 }
 
@@ -80,7 +80,7 @@ TEST(TokenReader, FieldsNotInTheSchemaAreCountedPerNameAndTooManyNamesFail) {
                             "7,1,0,205:x,999:a,999:b,101:u\n"
                             "8,0,0,2O5:y,999:c\n"
                             "9,0,0,205:z\n");
-  auto r = open_reader(config(), {p});
+  auto r = open_reader(token_config(), {p});
   RawRow row;
   while (r->next(row)) {
   }
@@ -94,7 +94,7 @@ TEST(TokenReader, FieldsNotInTheSchemaAreCountedPerNameAndTooManyNamesFail) {
   EXPECT_EQ(r->lines_consumed(), 3u);
 
   // More distinct names than data.max_unread_fields: the names look corrupted.
-  DataConfig c = config();
+  DataConfig c = token_config();
   c.max_unread_fields = 1;
   auto strict = open_reader(c, {p});
   ASSERT_TRUE(strict->next(row));

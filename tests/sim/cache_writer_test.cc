@@ -27,7 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-SimConfig small(const std::string& preset, uint64_t rows = 20000) {
+SimConfig small_config(const std::string& preset, uint64_t rows = 20000) {
   SimConfig c = SimConfig::preset_named(preset);
   c.rows = rows;
   c.users = 2000;
@@ -96,7 +96,7 @@ void expect_same_cache(const std::string& converted, const std::string& direct,
 TEST(CacheWriter, EqualsTheConvertedCsvFileByFile) {
   for (const std::string preset : {"aliccp-like", "esm2", "lists", "ads-3stage"}) {
     const std::string dir = temp_dir(preset);
-    const SimConfig c = small(preset);
+    const SimConfig c = small_config(preset);
     write_both(c, dir);
     const std::string converted = join_path(dir, "csv/cache"), direct = join_path(dir, "direct");
     expect_same_cache(converted, direct, preset);
@@ -146,7 +146,7 @@ TEST(CacheWriter, EqualsTheConvertedCsvFileByFile) {
 
 TEST(CacheWriter, SplitsFollowTheConfigsFractions) {
   // No validation split: neither in the config nor in either cache.
-  SimConfig c = small("aliccp-like");
+  SimConfig c = small_config("aliccp-like");
   c.validation_fraction = 0;
   const std::string dir = temp_dir("novalidation");
   write_both(c, dir);
@@ -160,7 +160,7 @@ TEST(CacheWriter, SplitsFollowTheConfigsFractions) {
 }
 
 TEST(CacheWriter, OnePassWritesTheCacheAndTheCsv) {
-  const SimConfig c = small("esm2", 10000);
+  const SimConfig c = small_config("esm2", 10000);
   const Simulator sim(c);
   const std::string dir = temp_dir("onepass");
   OutputOptions both;
@@ -197,7 +197,7 @@ TEST(CacheWriter, OnePassWritesTheCacheAndTheCsv) {
 }
 
 TEST(CacheWriter, ReplacesOnlyACacheAndLeavesNothingOnFailure) {
-  const SimConfig c = small("aliccp-like", 5000);
+  const SimConfig c = small_config("aliccp-like", 5000);
   const Simulator sim(c);
   const std::string dir = temp_dir("replace");
   make_dirs(join_path(dir, "notacache"));
@@ -212,7 +212,7 @@ TEST(CacheWriter, ReplacesOnlyACacheAndLeavesNothingOnFailure) {
   EXPECT_THROW(write_cache(sim, join_path(dir, "cache"), keep), Error);
   // A split without rows fails (one impression leaves two of the three empty), and no
   // temporary folder stays behind.
-  EXPECT_THROW(write_cache(Simulator(small("aliccp-like", 1)), join_path(dir, "tiny")), Error);
+  EXPECT_THROW(write_cache(Simulator(small_config("aliccp-like", 1)), join_path(dir, "tiny")), Error);
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
     EXPECT_TRUE(name == "notacache" || name == "cache") << name;
