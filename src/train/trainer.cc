@@ -247,14 +247,25 @@ void Trainer::save_checkpoint(const std::string& dir) const {
   make_dirs(tmp);
   std::string file;  // being written
   try {
+    // The archives go through a write function into memory, then into the file by
+    // write_file_atomic: LibTorch's own file writer, when a write fails (the disk full),
+    // throws again from its destructor and ends the process.
+    const auto save_archive = [&file](torch::serialize::OutputArchive& archive) {
+      std::string bytes;
+      archive.save_to([&bytes](const void* data, size_t n) {
+        bytes.append(static_cast<const char*>(data), n);
+        return n;
+      });
+      write_text_file_atomic(file, bytes);
+    };
     file = join_path(tmp, "dense.pt");
     torch::serialize::OutputArchive dense;
     model_->save(dense);
-    dense.save_to(file);
+    save_archive(dense);
     file = join_path(tmp, "dense_optimizer.pt");
     torch::serialize::OutputArchive opt;
     dense_optimizer_->save(opt);
-    opt.save_to(file);
+    save_archive(opt);
     file = join_path(tmp, "sparse.bin");
     std::ofstream os(file, std::ios::binary);
     FUNNEL_CHECK(os.is_open(), "cannot create: " << std::strerror(errno));
