@@ -1,5 +1,5 @@
-// Fuzz target: the body of POST /v1/score, as the server reads it: JSON text (a syntax error
-// is the server's 400), then the request encoder of a model with every kind of field
+// Fuzz target: the body of POST /v1/score, as the server reads it: JSON text (not JSON is the
+// server's 400), then the request encoder of a model with every kind of field
 // (single, multi-valued and weighted categoricals, a normalised and a bucketised numeric),
 // then the ids echoed in the answer. Only RequestError (an HTTP 4xx) may come out: any other
 // exception is the server's 500, a finding.
@@ -54,13 +54,9 @@ model::BundleMeta make_meta() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const model::BundleMeta meta = make_meta();
   static const serve::RequestEncoder encoder(meta);
-  nlohmann::json body;
   try {
-    body = nlohmann::json::parse(std::string(reinterpret_cast<const char*>(data), size));
-  } catch (const nlohmann::json::parse_error&) {
-    return 0;  // 400 malformed JSON
-  }
-  try {
+    const nlohmann::json body =
+        serve::parse_request_body(std::string(reinterpret_cast<const char*>(data), size));
     const serve::EncodedRequest r = encoder.encode(body, 64);
     if (r.ids.size() != r.batch.size) std::abort();
     for (const auto& id : r.ids) (void)json_text(id);

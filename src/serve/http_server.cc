@@ -147,12 +147,7 @@ void HttpServer::routes() {
     std::string model;
     size_t items = 0;
     try {
-      nlohmann::json body;
-      try {
-        body = nlohmann::json::parse(req.body);
-      } catch (const nlohmann::json::parse_error& e) {
-        throw RequestError(400, std::string("malformed JSON: ") + e.what());
-      }
+      const nlohmann::json body = parse_request_body(req.body);
       times.parse = watch.seconds();
       ScoringService::Answer out = service_.score(body, &times);
       model = std::move(out.model);
@@ -181,12 +176,7 @@ void HttpServer::routes() {
     try {
       std::string name;
       if (!req.body.empty()) {
-        nlohmann::json body;
-        try {
-          body = nlohmann::json::parse(req.body);
-        } catch (const nlohmann::json::parse_error& e) {
-          throw RequestError(400, std::string("malformed JSON: ") + e.what());
-        }
+        const nlohmann::json body = parse_request_body(req.body);
         if (!body.is_object()) throw RequestError(400, "expected {\"model\": name} or no body");
         for (auto it = body.begin(); it != body.end(); ++it) {
           if (it.key() != "model")

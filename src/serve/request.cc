@@ -44,6 +44,14 @@ struct Where {
 
 }  // namespace
 
+nlohmann::json parse_request_body(const std::string& body) {
+  try {
+    return nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception& e) {
+    throw RequestError(400, std::string("malformed JSON: ") + e.what());
+  }
+}
+
 RequestEncoder::RequestEncoder(const model::BundleMeta& bundle)
     : bundle_(bundle),
       config_([&] {

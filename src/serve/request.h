@@ -39,6 +39,10 @@ class RequestError : public Error {
   int status_;
 };
 
+/// A request body as JSON; RequestError (400, "malformed JSON: ...") when it is not JSON: a
+/// syntax error, or a number beyond a double (nlohmann's out_of_range, not a parse_error).
+nlohmann::json parse_request_body(const std::string& body);
+
 struct EncodedRequest {
   /// Per item, its "id" (null when the item has none), echoed in the answer.
   std::vector<nlohmann::json> ids;
