@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -90,7 +91,15 @@ LineReader::LineReader(const std::string& path, Options options) : path_(path), 
 #ifdef POSIX_FADV_SEQUENTIAL
   ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
-  buf_.resize(options_.chunk_bytes);
+  // A small file gets a buffer of its size, not a whole chunk (many small inputs: tests,
+  // predict requests, the fuzzers); refill() grows it if the file grows meanwhile.
+  size_t bytes = options_.chunk_bytes;
+  struct stat st;
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<uint64_t>(st.st_size) < bytes) {
+    bytes = std::max<size_t>(static_cast<size_t>(st.st_size) + 1, 4096);
+  }
+  buf_.resize(bytes);
 }
 
 LineReader::~LineReader() {
