@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include <string>
@@ -38,6 +39,22 @@ TEST(LineReader, SplitsLinesAcrossChunkBoundaries) {
   write_text_file_atomic(p, content);
   // Tiny chunks force lines to straddle (and outgrow) the buffer.
   for (size_t chunk : {1u, 3u, 16u, 4096u}) EXPECT_EQ(read_lines(p, chunk), expected) << chunk;
+}
+
+TEST(LineReader, ASmallFileThatGrowsAfterOpeningIsReadWhole) {
+  // The buffer of a small file is its size; lines appended after opening still come whole.
+  const std::string p = temp_path("grows.txt");
+  write_text_file_atomic(p, "a\n");
+  LineReader r(p);
+  std::FILE* f = std::fopen(p.c_str(), "ab");
+  ASSERT_NE(f, nullptr);
+  const std::string long_line(100000, 'x');
+  std::fputs((long_line + "\nb\n").c_str(), f);
+  std::fclose(f);
+  std::vector<std::string> got;
+  std::string_view line;
+  while (r.next(line)) got.emplace_back(line);
+  EXPECT_EQ(got, (std::vector<std::string>{"a", long_line, "b"}));
 }
 
 TEST(LineReader, LastLineWithoutNewline) {
