@@ -103,7 +103,7 @@ TEST(RowEncoder, BadValuesNameLineAndColumn) {
   EXPECT_EQ(e.kind(), "value_utf8");
   EXPECT_EQ(e.column(), "user");
   // A NUL byte inside a value (issue 20: it was kept as part of the value), short and long.
-  for (const std::string v : {std::string("u\0v", 3), std::string("abcdefgh\0ijk", 12),
+  for (const std::string& v : {std::string("u\0v", 3), std::string("abcdefgh\0ijk", 12),
                               std::string("abcdefghij\0", 11)}) {
     e = bad({"0", "0", "0", "0", v, "", "", "", "", "u", "0", ""});
     EXPECT_EQ(e.kind(), "value_nul") << e.what();
