@@ -22,6 +22,16 @@ using testing::synthetic_config_json;
 using testing::test_dir;
 using testing::write_file;
 
+/// The synthetic schema over one training file `csv`, bad rows skipped up to 5 %.
+DataConfig skip_bad_rows_config(const std::string& csv) {
+  nlohmann::json j = synthetic_config_json(csv, csv);
+  j.erase("test");
+  DataConfig config = parse_data_config(j, "");
+  config.on_bad_row = BadRowPolicy::kSkip;
+  config.max_bad_fraction = 0.05;
+  return config;
+}
+
 ConvertOptions quiet() {
   ConvertOptions o;
   o.progress = false;
@@ -234,11 +244,7 @@ TEST(Converter, AnUnterminatedQuoteCountsTheLinesItSwallowedAgainstMaxBadFractio
     csv += std::to_string(i) + ",1,0," + (i == 30 ? "\"u" : "u") + ",i,h1:1,1.5\n";
   }
   const std::string p = write_file(dir, "quote.csv", csv);
-  nlohmann::json j = synthetic_config_json(p, p);
-  j.erase("test");
-  DataConfig config = parse_data_config(j, "");
-  config.on_bad_row = BadRowPolicy::kSkip;
-  config.max_bad_fraction = 0.05;
+  DataConfig config = skip_bad_rows_config(p);
   try {
     convert_to_cache(config, join_path(dir, "c1"), quiet());
     FAIL() << "expected the fraction error";
@@ -307,11 +313,7 @@ TEST(Converter, SkippedRowsWithInvalidOrCutUtf8AreCountedAndTheStatsWritten) {
   csv += "901,1,0,u,i,," + accents + "\n";  // valid, cut by the message
   csv += "902,1,0,u\xC3,i,,1,extra\n";      // not UTF-8, too many columns
   const std::string p = write_file(dir, "utf8.csv", csv);
-  nlohmann::json j = synthetic_config_json(p, p);
-  j.erase("test");
-  DataConfig config = parse_data_config(j, "");
-  config.on_bad_row = BadRowPolicy::kSkip;
-  config.max_bad_fraction = 0.05;
+  DataConfig config = skip_bad_rows_config(p);
   const std::string out = join_path(dir, "cache");
   const DatasetStats st = convert_to_cache(config, out, quiet());
   const InputStats& in = st.inputs.at("train");
