@@ -28,6 +28,9 @@ size_t mmapped_blocks_holding(size_t bytes) {
 }
 
 TEST(Allocator, LargeBlocksComeFromTheHeapAfterTuning) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer replaces glibc's malloc (make test-sanitize)";
+#endif
   const size_t bytes = size_t{64} << 20;
   const size_t before = mmapped_blocks_holding(bytes);
   tune_allocator_for_training();
