@@ -127,11 +127,19 @@ Cache::Cache(const std::string& dir) : dir_(dir) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(meta_path + ": invalid JSON: " + e.what());
   }
-  if (meta_.value("format", "") != cache::kFormatName) {
+  // Read without json::value(), which throws on a document that is not an object (fuzz
+  // finding: meta.json holding "" was an internal error) or on a field of another type.
+  const auto format = meta_.is_object() ? meta_.find("format") : meta_.end();
+  if (!meta_.is_object() || format == meta_.end() || !format->is_string() ||
+      format->get<std::string>() != cache::kFormatName) {
     throw Error(meta_path + ": not a Funnel cache");
   }
-  if (meta_.value("version", 0) != cache::kFormatVersion) {
-    throw Error(meta_path + ": cache format version " + std::to_string(meta_.value("version", 0)) +
+  const auto version_it = meta_.find("version");
+  const int64_t version = version_it != meta_.end() && version_it->is_number_integer()
+                              ? version_it->get<int64_t>()
+                              : -1;
+  if (version != cache::kFormatVersion) {
+    throw Error(meta_path + ": cache format version " + std::to_string(version) +
                 ", this build reads version " + std::to_string(cache::kFormatVersion) +
                 " (convert the data again)");
   }
