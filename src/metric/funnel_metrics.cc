@@ -16,20 +16,9 @@ namespace {
 /// JSON has no NaN: undefined values are null.
 nlohmann::json num(double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); }
 
-/// Metrics of probabilities `p` against `y` on the rows where `mask` is set (all if empty).
-nlohmann::json evaluate(const std::vector<float>& p, const float* y, const std::vector<uint8_t>& mask,
-                        const std::vector<uint64_t>& group, const FunnelMetricsOptions& o) {
-  std::vector<float> ps, ys;
-  std::vector<uint64_t> gs;
-  const size_t n = p.size();
-  ps.reserve(n);
-  ys.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (!mask.empty() && !mask[i]) continue;
-    ps.push_back(p[i]);
-    ys.push_back(y[i]);
-    if (!group.empty()) gs.push_back(group[i]);
-  }
+/// Metrics of probabilities `ps` against `ys` (and their groups `gs`, empty when none).
+nlohmann::json evaluate(const std::vector<float>& ps, const std::vector<float>& ys,
+                        const std::vector<uint64_t>& gs, const FunnelMetricsOptions& o) {
   nlohmann::json j = metric::MetricSet::compute(ps, ys);
   if (o.gauc && !gs.empty()) {
     const auto g = metric::gauc(ps, ys, gs);
@@ -107,32 +96,49 @@ double MetricPath::value_in(const nlohmann::json& metrics) const {
   return v.is_number() ? v.get<double>() : NAN;
 }
 
-nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std::string>& events,
-                              const std::vector<int>& parents, const FunnelMetricsOptions& o) {
+void check_funnel_predictions(const FunnelPredictions& p, const std::vector<std::string>& events,
+                              const std::vector<int>& parents, const char* who) {
   const size_t E = events.size();
-  FUNNEL_CHECK(E >= 1 && parents.size() == E, "funnel_metrics: one parent per event");
+  FUNNEL_CHECK(E >= 1 && parents.size() == E, who << ": one parent per event");
   FUNNEL_CHECK(p.log_p.size() == E * p.n && p.labels.size() == E * p.n,
-               "funnel_metrics: predictions and labels must be [events x rows]");
-  FUNNEL_CHECK(p.group.empty() || p.group.size() == p.n, "funnel_metrics: one group per row");
-  const size_t n = p.n;
-  nlohmann::json j = nlohmann::json::object();
-  std::vector<float> probs(n);
-  std::vector<uint8_t> mask;
-  for (const FunnelMetricEntry& entry : funnel_metric_entries(events, parents)) {
-    const size_t e = entry.event;
+               who << ": predictions and labels must be [events x rows]");
+  FUNNEL_CHECK(p.group.empty() || p.group.size() == p.n, who << ": one group per row");
+}
+
+void entry_rows(const FunnelPredictions& p, const FunnelMetricEntry& entry,
+                std::vector<float>* probs, std::vector<float>* labels,
+                std::vector<uint64_t>* group) {
+  const size_t n = p.n, e = entry.event;
+  probs->clear();
+  labels->clear();
+  if (group) group->clear();
+  probs->reserve(n);
+  labels->reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    float prob;
     if (entry.given < 0) {
-      for (size_t i = 0; i < n; ++i) probs[i] = std::exp(p.log_p[e * n + i]);
-      mask.clear();
+      prob = std::exp(p.log_p[e * n + i]);
     } else {
       // P(e | a) on the rows where the ancestor a happened.
       const auto a = static_cast<size_t>(entry.given);
-      mask.assign(n, 0);
-      for (size_t i = 0; i < n; ++i) {
-        probs[i] = capped_conditional(p.log_p[e * n + i], p.log_p[a * n + i]);
-        mask[i] = p.labels[a * n + i] > 0.5f;
-      }
+      if (!(p.labels[a * n + i] > 0.5f)) continue;
+      prob = capped_conditional(p.log_p[e * n + i], p.log_p[a * n + i]);
     }
-    j[entry.name] = evaluate(probs, &p.labels[e * n], mask, p.group, o);
+    probs->push_back(prob);
+    labels->push_back(p.labels[e * n + i]);
+    if (group && !p.group.empty()) group->push_back(p.group[i]);
+  }
+}
+
+nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std::string>& events,
+                              const std::vector<int>& parents, const FunnelMetricsOptions& o) {
+  check_funnel_predictions(p, events, parents, "funnel_metrics");
+  nlohmann::json j = nlohmann::json::object();
+  std::vector<float> probs, labels;
+  std::vector<uint64_t> group;
+  for (const FunnelMetricEntry& entry : funnel_metric_entries(events, parents)) {
+    entry_rows(p, entry, &probs, &labels, &group);
+    j[entry.name] = evaluate(probs, labels, group, o);
   }
   return j;
 }

@@ -52,6 +52,15 @@ struct FunnelMetricEntry {
 /// The entries funnel_metrics writes for a funnel, in funnel order (see the file comment).
 std::vector<FunnelMetricEntry> funnel_metric_entries(const std::vector<std::string>& events,
                                                      const std::vector<int>& parents);
+/// Throws, naming `who`, unless `p` holds [events x rows] predictions and labels (and one group
+/// per row, or none) and there is one parent per event.
+void check_funnel_predictions(const FunnelPredictions& p, const std::vector<std::string>& events,
+                              const std::vector<int>& parents, const char* who);
+/// The probabilities and labels an entry is measured on: every row for P(event), the rows where
+/// the ancestor happened for P(event | ancestor); `group` (may be null) the rows' groups.
+void entry_rows(const FunnelPredictions& p, const FunnelMetricEntry& entry,
+                std::vector<float>* probs, std::vector<float>* labels,
+                std::vector<uint64_t>* group);
 
 /// A scalar of funnel_metrics that training can follow: "<entry>.<metric>", e.g. cvr.auc.
 struct MetricPath {
