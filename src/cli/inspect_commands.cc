@@ -14,7 +14,7 @@
 #include "data/loader.h"
 #include "model/bundle.h"
 #include "model/taml.h"
-#include "train/gate_plot.h"
+#include "report/gate_figure.h"
 
 namespace funnel::cli {
 namespace {
@@ -59,7 +59,7 @@ void inspect_gates(const InspectArgs& args) {
   if (!args.json.empty()) write_text_file_atomic(args.json, json_text(out, 2) + "\n");
   if (!args.svg.empty()) {
     write_text_file_atomic(args.svg,
-                           train::gate_weights_svg(out, "TAML gate weights (" + args.split + ")"));
+                           report::gate_weights_svg(out, "TAML gate weights (" + args.split + ")"));
   }
 }
 
