@@ -97,14 +97,8 @@ void add_compare_commands(CLI::App& app) {
     result["seeds"] = nlohmann::json::array();
     for (int s = 1; s <= args->seeds; ++s) result["seeds"].push_back(s);
     result["baseline"] = "dnn";
-    nlohmann::json rows = nlohmann::json::object();
-    for (const char* split : {"train", "validation", "test"}) {
-      if (cache.has_split(split)) rows[split] = cache.split(split).rows();
-    }
-    result["data"] = {{"events", cache.layout().events},
-                      {"rows", rows},
-                      {"group", cache.layout().has_group},
-                      {"truth", cache.layout().has_truth()}};
+    result["data"] = data_summary(cache);
+    result["machine"] = machine_summary(e.train.threads);
     for (const char* split : {"validation", "test"}) {
       if (!cache.has_split(split)) continue;
       const nlohmann::json oracle = model::oracle_metrics(cache, split);

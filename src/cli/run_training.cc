@@ -1,21 +1,27 @@
 #include "cli/run_training.h"
 
 #include <torch/utils.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include "cli/input_files.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/stopwatch.h"
 #include "data/converter.h"
+#include "metric/curves.h"
 #include "model/bundle.h"
 #include "model/predictions.h"
 
 namespace funnel::cli {
 
 std::vector<std::string> run_folder_files() {
-  return {"metrics.json", "model.bundle", "log.jsonl", "checkpoint",
-          "alpha.jsonl",  "arch.json",    "arch.svg",  "evolution.jsonl"};
+  return {"metrics.json", "model.bundle",    "log.jsonl",        "loss.jsonl",
+          "curves.json",  "checkpoint",      "alpha.jsonl",      "arch.json",
+          "arch.svg",     "evolution.jsonl", "search_log.jsonl", "search_loss.jsonl"};
 }
 
 std::string run_cache_dir(const config::Experiment& e, const std::string& cli_cache,
@@ -32,6 +38,23 @@ void ensure_cache(const config::Experiment& e, const std::string& cache_dir) {
   data::ConvertOptions co;
   co.progress = log_level() <= LogLevel::kInfo;
   data::convert_to_cache(e.data, cache_dir, co);
+}
+
+nlohmann::json data_summary(const data::Cache& cache) {
+  nlohmann::json rows = nlohmann::json::object();
+  for (const char* split : {"train", "validation", "test"}) {
+    if (cache.has_split(split)) rows[split] = cache.split(split).rows();
+  }
+  return {{"events", cache.layout().events},
+          {"rows", rows},
+          {"group", cache.layout().has_group},
+          {"truth", cache.layout().has_truth()}};
+}
+
+nlohmann::json machine_summary(int threads) {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = 0;
+  return {{"host", host}, {"cpus", std::thread::hardware_concurrency()}, {"threads", threads}};
 }
 
 RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOptions embedding,
@@ -56,13 +79,25 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
   nlohmann::json metrics;
   metrics["model"] = name;
   if (!val.empty()) metrics["validation"] = r.best_validation;
-  if (cache.has_split("test")) metrics["test"] = trainer.evaluate("test");
+  if (cache.has_split("test")) {
+    // One pass over the test split for the metrics and the report's curves (curves.json).
+    const metric::FunnelPredictions test = trainer.predict("test");
+    metrics["test"] = trainer.evaluator().metrics(test);
+    if (!run_dir.empty()) {
+      const model::FunnelSpec& f = trainer.evaluator().funnel();
+      nlohmann::json curves = {{"split", "test"},
+                               {"entries", metric::funnel_curves(test, f.events, f.parents)}};
+      write_text_file_atomic(join_path(run_dir, "curves.json"), json_text(curves) + "\n");
+    }
+  }
   metrics["timing"] = {
       {"train_seconds", r.train_seconds},
       {"total_seconds", watch.seconds()},
       {"steps", r.steps},
       {"samples", r.samples},
       {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
+  metrics["data"] = data_summary(cache);
+  metrics["machine"] = machine_summary(trainer.options().threads);
   // Simulated data: the oracle (true probabilities) on the same splits, the best reachable.
   for (const char* split : {"validation", "test"}) {
     if (!metrics.contains(split)) continue;

@@ -34,15 +34,22 @@ struct RunModel {
   std::shared_ptr<model::FunnelModel> net;
 };
 
+/// {"events", "rows": {split: n}, "group", "truth"} of a cache (metrics.json, compare.json).
+nlohmann::json data_summary(const data::Cache& cache);
+/// {"host", "cpus", "threads" (LibTorch intra-op)}: where a run ran (metrics.json).
+nlohmann::json machine_summary(int threads);
+
 /// Seeds LibTorch with `seed` (dense initialisation) and builds the embedding (its tables
 /// seeded with `seed` too) and the model for the cache's funnel.
 RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOptions embedding,
                          const model::ModelConfig& model, uint64_t seed);
 
 /// Fits `trainer` on the train split (early stopping on validation when the cache has one),
-/// with log.jsonl and checkpoints under `run_dir`, then evaluates. Returns the metrics.json
+/// with log.jsonl, loss.jsonl and checkpoints under `run_dir`, then evaluates; the test split's
+/// reliability bins and ROC curves go to run_dir/curves.json. Returns the metrics.json
 /// object: {"model", "validation" (best), "test", "timing": {train_seconds, total_seconds,
-/// steps, samples, samples_per_second}, "oracle": {split: ...} when the cache carries truth}.
+/// steps, samples, samples_per_second}, "data" (data_summary), "machine" (machine_summary),
+/// "oracle": {split: ...} when the cache carries truth}.
 nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& trainer,
                                 const std::string& name, const std::string& run_dir,
                                 train::TrainResult* result = nullptr);

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/stopwatch.h"
 #include "data/schema.h"
+#include "metric/curves.h"
 #include "metric/funnel_metrics.h"
 #include "model/bundle.h"
 #include "model/evaluator.h"
@@ -26,7 +27,7 @@ namespace funnel::cli {
 namespace {
 
 struct ScoreArgs {
-  std::string bundle, config, split = "test", json, input, out, id_column, on_bad_row;
+  std::string bundle, config, split = "test", json, curves, input, out, id_column, on_bad_row;
   std::vector<std::string> overrides;
 };
 
@@ -45,6 +46,9 @@ void add_score_commands(CLI::App& app) {
   eval->add_option("--split", args->split, "train, validation or test (default test)")
       ->check(CLI::IsMember({"train", "validation", "test"}));
   eval->add_option("--json", args->json, "Write the metrics as JSON to this file");
+  eval->add_option("--curves", args->curves,
+                   "Write the reliability bins and ROC curves as JSON to this file (the format "
+                   "of a run's curves.json, which funnel report draws)");
   eval->add_option("--set", args->overrides, "Override a config key: key=value (repeatable)");
   eval->callback([args] {
     const model::LoadedBundle bundle = model::load_bundle(args->bundle);
@@ -94,6 +98,13 @@ void add_score_commands(CLI::App& app) {
     }
     std::fputs(metric::funnel_metrics_table(table).c_str(), stdout);
     if (!args->json.empty()) write_text_file_atomic(args->json, json_text(out, 2) + "\n");
+    if (!args->curves.empty()) {
+      const nlohmann::json curves = {
+          {"split", args->split},
+          {"entries", metric::funnel_curves(collector.predictions(), bundle.funnel.events,
+                                            bundle.funnel.parents)}};
+      write_text_file_atomic(args->curves, json_text(curves) + "\n");
+    }
   });
 
   auto* predict = app.add_subcommand("predict", "Write pCTR, pCVR, pCTCVR for every input row");

@@ -201,6 +201,8 @@ void run_search(const SearchArgs& args) {
       {"theta_samples", r.theta_samples},
       {"alpha_samples", r.alpha_samples},
       {"samples_per_second", r.search_seconds > 0 ? r.theta_samples / r.search_seconds : 0.0}};
+  metrics["data"] = data_summary(cache);
+  metrics["machine"] = machine_summary(e.train.threads);
   metrics["config"] = e.to_json();
   write_text_file_atomic(join_path(args.out, "metrics.json"), json_text(metrics, 2) + "\n");
   if (!args.no_bundle) {

@@ -157,6 +157,7 @@ SearchResult ArchSearch::run(const std::string& train_split, const std::string& 
   outputs_ = &outputs;
   fo.outputs = &outputs;
   fo.log_name = "search_log.jsonl";
+  fo.loss_log_name = "search_loss.jsonl";
   fo.append_log = false;
   fo.checkpoints = false;  // the result is the last supernet
   fo.early_stopping = false;

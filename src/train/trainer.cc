@@ -117,6 +117,8 @@ TrainResult Trainer::fit(const FitOptions& fo) {
   RunOutputs no_outputs;
   RunOutputs& out = fo.outputs ? *fo.outputs : no_outputs;
   out.open_log(fo.log_name, fo.append_log);
+  const bool loss_log = !fo.loss_log_name.empty() && options_.log_loss_every > 0;
+  if (loss_log) out.open_log(fo.loss_log_name, fo.append_log);
   const bool checkpoints = fo.checkpoints && out.writes();
 
   TrainResult result;
@@ -133,6 +135,8 @@ TrainResult Trainer::fit(const FitOptions& fo) {
   double train_seconds = rs.train_seconds;
   double loss_sum = 0;
   int64_t loss_steps = 0;
+  double window_sum = 0;  // the loss log's current window
+  int64_t window_steps = 0;
 
   // Evaluates, logs, checkpoints; returns false when early stopping says stop.
   auto evaluate_and_log = [&](int epoch) {
@@ -189,7 +193,18 @@ TrainResult Trainer::fit(const FitOptions& fo) {
     uint64_t epoch_rows = 0;
     Stopwatch epoch_watch;
     while (loader.next(batch)) {
-      loss_sum += step(batch);
+      const double loss = step(batch);
+      loss_sum += loss;
+      if (loss_log) {
+        window_sum += loss;
+        if (++window_steps == options_.log_loss_every) {
+          out.log(
+              fo.loss_log_name,
+              {{"step", global_step_}, {"epoch", epoch + 1}, {"loss", window_sum / window_steps}});
+          window_sum = 0;
+          window_steps = 0;
+        }
+      }
       for (TrainerHook* h : hooks_) h->after_step(global_step_);
       ++loss_steps;
       epoch_rows += batch.size;

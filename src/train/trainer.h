@@ -80,6 +80,9 @@ struct FitOptions {
   /// The evaluations' JSONL log in the run folder, continued (a resumed run) or started afresh.
   std::string log_name = "log.jsonl";
   bool append_log = true;
+  /// The training loss's JSONL log, a line per train.log_loss_every steps: {"step", "epoch",
+  /// "loss" (the mean over those steps)}; "" = none. Continued or started like log_name.
+  std::string loss_log_name = "loss.jsonl";
   /// Write checkpoint/last after every epoch and checkpoint/best at every improvement, and end
   /// on the best state. Off for the search, whose result is its last supernet.
   bool checkpoints = true;

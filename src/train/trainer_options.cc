@@ -20,6 +20,7 @@ TrainerOptions TrainerOptions::from_json(const nlohmann::json& j, const std::str
   o.threads = f.get_in<int>("threads", o.threads, 1, 1024);
   o.eval_every_steps =
       f.get_in<int64_t>("eval_every_steps", o.eval_every_steps, 0, int64_t{1} << 40);
+  o.log_loss_every = f.get_in<int64_t>("log_loss_every", o.log_loss_every, 0, int64_t{1} << 40);
   o.early_stop_metric = f.get<std::string>("early_stop_metric", o.early_stop_metric);
   o.patience = f.get_in<int>("patience", o.patience, 0, 1000000);
   o.max_steps = f.get_in<int64_t>("max_steps", o.max_steps, 0, int64_t{1} << 40);
@@ -38,6 +39,7 @@ nlohmann::json TrainerOptions::to_json() const {
           {"seed", seed},
           {"threads", threads},
           {"eval_every_steps", eval_every_steps},
+          {"log_loss_every", log_loss_every},
           {"early_stop_metric", early_stop_metric},
           {"patience", patience},
           {"max_steps", max_steps},

@@ -38,6 +38,9 @@ struct TrainerOptions {
   int threads = 1;
   /// Evaluate on validation every N steps as well as after each epoch (0 = epochs only).
   int64_t eval_every_steps = 0;
+  /// Write the mean training loss of every N steps to the run's loss log (loss.jsonl; the
+  /// report's training curve); 0 = no loss log.
+  int64_t log_loss_every = 10;
   /// Early stopping: metric on the validation split, "<entry>.<metric>" (e.g. cvr.auc,
   /// ctcvr.nll); higher is better for auc/gauc, lower for nll. Checked when parsed (the
   /// metric) and against the funnel (the entry) by the experiment and the trainer.

@@ -180,11 +180,19 @@ void expect_section_round_trip(const nlohmann::json& every_key) {
 }
 
 TEST(ParseExperiment, EverySectionRoundTrips) {
-  expect_section_round_trip<train::TrainerOptions>(
-      {{"batch_size", 512}, {"epochs", 3}, {"lr", 0.01}, {"weight_decay", 0.001}, {"seed", 7},
-       {"threads", 2}, {"eval_every_steps", 100}, {"early_stop_metric", "ctcvr.nll"},
-       {"patience", 4}, {"max_steps", 900}, {"loss_weights", {1.0, 3.0}},
-       {"stop_ctcvr_grad_to_ctr", true}});
+  expect_section_round_trip<train::TrainerOptions>({{"batch_size", 512},
+                                                    {"epochs", 3},
+                                                    {"lr", 0.01},
+                                                    {"weight_decay", 0.001},
+                                                    {"seed", 7},
+                                                    {"threads", 2},
+                                                    {"eval_every_steps", 100},
+                                                    {"log_loss_every", 25},
+                                                    {"early_stop_metric", "ctcvr.nll"},
+                                                    {"patience", 4},
+                                                    {"max_steps", 900},
+                                                    {"loss_weights", {1.0, 3.0}},
+                                                    {"stop_ctcvr_grad_to_ctr", true}});
   expect_section_round_trip<train::SearchOptions>(
       {{"alpha_lr", 0.01}, {"alpha_weight_decay", 0.001}, {"alpha_split", "validation"},
        {"holdout_fraction", 0.2}, {"alpha_space", "click"}, {"alpha_log_every", 3},

@@ -179,6 +179,36 @@ TEST_F(TrainerTest, CheckpointRoundTripGivesIdenticalPredictions) {
   EXPECT_EQ(a.trainer->predict("validation").log_p, b.trainer->predict("validation").log_p);
 }
 
+// loss.jsonl: a line per log_loss_every steps with the mean loss of those steps. With 24 steps
+// and windows of 4, the windows' mean is the epoch's mean loss that log.jsonl holds.
+TEST_F(TrainerTest, LossLogHoldsTheMeanOfEachWindow) {
+  TrainerOptions o = quick();
+  o.epochs = 1;
+  o.max_steps = 24;
+  o.log_loss_every = 4;
+  Run r = make("esmm", o);
+  const std::string run = join_path(g_->dir, "run_loss");
+  const TrainResult res = r.trainer->fit("train", "", run);
+  std::istringstream lines(read_text_file(join_path(run, "loss.jsonl")));
+  std::vector<nlohmann::json> loss;
+  for (std::string line; std::getline(lines, line);) loss.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(loss.size(), 6u);
+  double sum = 0;
+  for (size_t k = 0; k < loss.size(); ++k) {
+    EXPECT_EQ(loss[k]["step"], 4 * static_cast<int>(k + 1));
+    EXPECT_EQ(loss[k]["epoch"], 1);
+    sum += loss[k]["loss"].get<double>();
+  }
+  ASSERT_EQ(res.log.size(), 1u);
+  EXPECT_NEAR(sum / 6, res.log[0]["train_loss"].get<double>(), 1e-9);
+  // 0 writes none.
+  o.log_loss_every = 0;
+  Run quiet = make("esmm", o);
+  const std::string run0 = join_path(g_->dir, "run_loss0");
+  quiet.trainer->fit("train", "", run0);
+  EXPECT_FALSE(path_exists(join_path(run0, "loss.jsonl")));
+}
+
 TEST_F(TrainerTest, EarlyStoppingStopsAndKeepsTheBest) {
   TrainerOptions o = quick();
   o.epochs = 6;
