@@ -9,7 +9,8 @@
 #     aliccp-like), trains ESMM and the click-space DNN on them, prints both next to the oracle
 #     (the best reachable), evaluates the saved bundle and writes predictions;
 #  4. serves the ESMM bundle over HTTP on a free loopback port, scores one request with curl
-#     and stops the server.
+#     and stops the server;
+#  5. writes one self-contained HTML report of both runs (out/demo/report.html).
 set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -94,4 +95,9 @@ kill -TERM "$SERVER"
 wait "$SERVER"
 trap - EXIT
 echo
+echo "=== funnel report $OUT/run_esmm $OUT/run_dnn (one self-contained HTML page)"
+"$FUNNEL" -q report "$OUT/run_esmm" "$OUT/run_dnn" --out "$OUT/report.html" \
+    --title "Funnel demo: ESMM and DNN on simulated Ali-CCP-like logs" >/dev/null
+echo
 echo "Caches, statistics, runs (metrics.json, model.bundle) and predictions are in $OUT/."
+echo "Report: $OUT/report.html"

@@ -12,6 +12,7 @@ PACKAGES=(
   libcpp-httplib-dev      # funnel serve (HTTP)
   curl                    # make demo's request to funnel serve
   wrk                     # HTTP load generator, by hand (bench/serve has its own client)
+  chromium                # the browser check of funnel report's page (tests/cli/report_test.sh)
   libgtest-dev libgmock-dev
   libbenchmark-dev
   python3 python3-torch python3-pandas  # reference implementations measured by bench/

@@ -14,5 +14,6 @@ void add_search_commands(CLI::App& app);
 void add_sim_commands(CLI::App& app);
 void add_inspect_commands(CLI::App& app);
 void add_serve_commands(CLI::App& app);
+void add_report_commands(CLI::App& app);
 
 }  // namespace funnel::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   funnel::cli::add_sim_commands(app);
   funnel::cli::add_inspect_commands(app);
   funnel::cli::add_serve_commands(app);
+  funnel::cli::add_report_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
