@@ -205,15 +205,39 @@ ChartAxes chart_axes(const BarChart& c) {
   return axes;
 }
 
-std::string render(const LineChart& c) {
-  const std::vector<std::string> names = line_names(c);
-  const Legend legend = legend_layout(c.frame, names);
-  const Area a = plot_area(c.frame, legend);
-  const ChartAxes axes = chart_axes(c);
-  Svg svg(c.frame.width, c.frame.height, c.id);
+namespace {
+
+/// A chart's document with its title and legend drawn, its plot area and series colours.
+struct Canvas {
+  Svg svg;
+  Area area;
   std::vector<std::string> colours;
-  for (size_t k = 0; k < c.series.size(); ++k) colours.push_back(colour_of(c.series[k].colour, k));
-  draw_title_and_legend(svg, c.frame, c.title, legend, names, colours, true);
+};
+
+template <typename Chart>
+Canvas start_chart(const Chart& c, const std::vector<std::string>& names, bool lines) {
+  const Legend legend = legend_layout(c.frame, names);
+  Canvas cv{Svg(c.frame.width, c.frame.height, c.id), plot_area(c.frame, legend), {}};
+  for (size_t k = 0; k < c.series.size(); ++k) {
+    cv.colours.push_back(colour_of(c.series[k].colour, k));
+  }
+  draw_title_and_legend(cv.svg, c.frame, c.title, legend, names, cv.colours, lines);
+  return cv;
+}
+
+void no_data(Svg& svg, const Area& a) {
+  svg.text((a.left + a.right) / 2, (a.top + a.bottom) / 2, "no data",
+           "text-anchor=\"middle\" fill=\"#888888\" class=\"no-data\"");
+}
+
+}  // namespace
+
+std::string render(const LineChart& c) {
+  Canvas cv = start_chart(c, line_names(c), true);
+  Svg& svg = cv.svg;
+  const Area& a = cv.area;
+  const std::vector<std::string>& colours = cv.colours;
+  const ChartAxes axes = chart_axes(c);
   draw_axes(svg, a, axes.y, &axes.x, c.x_label, c.y_label);
   if (c.diagonal) {
     const double lo = std::max(axes.x.lo, axes.y.lo), hi = std::min(axes.x.hi, axes.y.hi);
@@ -260,22 +284,16 @@ std::string render(const LineChart& c) {
         right ? x + 4 : x - 4, a.top + 12, m.label,
         std::string("font-size=\"11\" fill=\"#444444\"") + (right ? "" : " text-anchor=\"end\""));
   }
-  if (!any) {
-    svg.text((a.left + a.right) / 2, (a.top + a.bottom) / 2, "no data",
-             "text-anchor=\"middle\" fill=\"#888888\" class=\"no-data\"");
-  }
+  if (!any) no_data(svg, a);
   return svg.str();
 }
 
 std::string render(const BarChart& c) {
-  const std::vector<std::string> names = bar_names(c);
-  const Legend legend = legend_layout(c.frame, names);
-  const Area a = plot_area(c.frame, legend);
+  Canvas cv = start_chart(c, bar_names(c), false);
+  Svg& svg = cv.svg;
+  const Area& a = cv.area;
+  const std::vector<std::string>& colours = cv.colours;
   const ChartAxes axes = chart_axes(c);
-  Svg svg(c.frame.width, c.frame.height, c.id);
-  std::vector<std::string> colours;
-  for (size_t k = 0; k < c.series.size(); ++k) colours.push_back(colour_of(c.series[k].colour, k));
-  draw_title_and_legend(svg, c.frame, c.title, legend, names, colours, false);
   draw_axes(svg, a, axes.y, nullptr, "", c.y_label);
   const double base = axes.y.map(std::max(axes.y.lo, std::min(0.0, axes.y.hi)));
   const size_t S = std::max<size_t>(1, c.series.size());
@@ -319,10 +337,7 @@ std::string render(const BarChart& c) {
       }
     }
   }
-  if (!any) {
-    svg.text((a.left + a.right) / 2, (a.top + a.bottom) / 2, "no data",
-             "text-anchor=\"middle\" fill=\"#888888\" class=\"no-data\"");
-  }
+  if (!any) no_data(svg, a);
   return svg.str();
 }
 
