@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/run_training.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json_text.h"
@@ -35,17 +36,7 @@ void inspect_gates(const InspectArgs& args) {
                args.cache << ": not the data " << args.bundle
                           << " was trained on (other events or vocabularies)");
   FUNNEL_CHECK(cache.has_split(args.split), args.cache << ": no split '" << args.split << "'");
-  data::LoaderOptions lo;
-  lo.batch_size = 8192;
-  lo.shuffle = false;
-  if (args.max_rows > 0) lo.end_row = std::min(args.max_rows, cache.split(args.split).rows());
-  data::Loader loader(cache, cache.split(args.split), lo);
-  loader.start_epoch(0);
-  model::TamlGateStats stats(*taml);
-  data::Batch b;
-  torch::NoGradGuard no_grad;
-  while (loader.next(b)) stats.add(*taml, bundle.embedding->lookup(b));
-  nlohmann::json out = stats.to_json(bundle.layout.events);
+  nlohmann::json out = taml_gate_weights(*taml, *bundle.embedding, cache, args.split, args.max_rows);
   out["model"] = bundle.model.name;
   out["split"] = args.split;
   std::printf("%-14s %7s %9s %9s %9s\n", "event", "learner", "general", "task", "learner");

@@ -1,5 +1,6 @@
 #include "cli/run_training.h"
 
+#include <torch/csrc/autograd/grad_mode.h>
 #include <torch/utils.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "core/log.h"
 #include "core/stopwatch.h"
 #include "data/converter.h"
+#include "data/loader.h"
 #include "metric/curves.h"
 #include "model/bundle.h"
 #include "model/predictions.h"
@@ -21,7 +23,8 @@ namespace funnel::cli {
 std::vector<std::string> run_folder_files() {
   return {"metrics.json", "model.bundle",    "log.jsonl",        "loss.jsonl",
           "curves.json",  "checkpoint",      "alpha.jsonl",      "arch.json",
-          "arch.svg",     "evolution.jsonl", "search_log.jsonl", "search_loss.jsonl"};
+          "arch.svg",     "evolution.jsonl", "search_log.jsonl", "search_loss.jsonl",
+          "gates.json"};
 }
 
 std::string run_cache_dir(const config::Experiment& e, const std::string& cli_cache,
@@ -106,6 +109,27 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
   }
   if (result) *result = r;
   return metrics;
+}
+
+nlohmann::json taml_gate_weights(model::TamlModel& net, const model::FeatureEmbedding& embedding,
+                                 const data::Cache& cache, const std::string& split,
+                                 uint64_t max_rows) {
+  data::LoaderOptions lo;
+  lo.batch_size = 8192;
+  lo.shuffle = false;
+  if (max_rows > 0) lo.end_row = std::min(max_rows, cache.split(split).rows());
+  data::Loader loader(cache, cache.split(split), lo);
+  loader.start_epoch(0);
+  const bool was_training = net.is_training();
+  net.eval();
+  model::TamlGateStats stats(net);
+  data::Batch b;
+  torch::NoGradGuard no_grad;
+  while (loader.next(b)) stats.add(net, embedding.lookup(b));
+  net.train(was_training);
+  nlohmann::json out = stats.to_json(cache.layout().events);
+  out["split"] = split;
+  return out;
 }
 
 void write_run_bundle(const std::string& path, const data::Cache& cache,

@@ -13,6 +13,7 @@
 #include "data/cache.h"
 #include "model/feature_embedding.h"
 #include "model/model.h"
+#include "model/taml.h"
 #include "train/trainer.h"
 
 namespace funnel::cli {
@@ -53,6 +54,12 @@ RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOption
 nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& trainer,
                                 const std::string& name, const std::string& run_dir,
                                 train::TrainResult* result = nullptr);
+
+/// TAML's mean gate weights (model::TamlGateStats::to_json, with "split") over the first
+/// `max_rows` rows of a split (0 = all), in eval mode; `net` must have HTAKR.
+nlohmann::json taml_gate_weights(model::TamlModel& net, const model::FeatureEmbedding& embedding,
+                                 const data::Cache& cache, const std::string& split,
+                                 uint64_t max_rows);
 
 /// Writes `path`: the model `model` trained on `cache` as `experiment` says (its data section
 /// tells how to read raw input; the resolved experiment is recorded).

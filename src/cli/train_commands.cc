@@ -105,6 +105,14 @@ void add_train_commands(CLI::App& app) {
     write_text_file_atomic(join_path(args->out, "metrics.json"), json_text(metrics, 2) + "\n");
     // The bundle: the best state with everything needed to score raw input.
     write_run_bundle(join_path(args->out, "model.bundle"), cache, e, model, *net, *embedding);
+    // TAML: the gate weights of its Fig. 4 beside the metrics (funnel report draws them).
+    auto* taml = dynamic_cast<model::TamlModel*>(net.get());
+    const std::string gate_split = cache.has_split("test") ? "test" : "validation";
+    if (taml != nullptr && taml->options().htakr && cache.has_split(gate_split)) {
+      nlohmann::json gates = taml_gate_weights(*taml, *embedding, cache, gate_split, 200000);
+      gates["model"] = model.name;
+      write_text_file_atomic(join_path(args->out, "gates.json"), json_text(gates, 2) + "\n");
+    }
     nlohmann::json evaluated;
     for (const char* split : {"validation", "test"}) {
       if (metrics.contains(split) && !metrics[split].is_null()) evaluated[split] = metrics[split];

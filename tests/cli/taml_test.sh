@@ -16,6 +16,19 @@ common=(--set 'model={"name":"taml"}' --set train.epochs=2 --set train.batch_siz
 "$FUNNEL" -q inspect gates --bundle "$W/run/model.bundle" --cache "$W/sim/cache" \
     --json "$W/gates.json" --svg "$W/gates.svg" >"$W/gates.txt"
 grep -q "learner" "$W/gates.txt"
+# funnel train wrote the same gate weights (test split) beside its metrics; the report draws them.
+test -s "$W/run/gates.json"
+"$FUNNEL" -q report "$W/run" --out "$W/report.html" >/dev/null
+grep -q 'id="fig-gates-1"' "$W/report.html"
+/usr/bin/python3 - "$W" <<'PYEOF'
+import json, sys
+w = sys.argv[1]
+a, b = json.load(open(w + "/run/gates.json")), json.load(open(w + "/gates.json"))
+assert a["rows"] == b["rows"] and a["split"] == "test", (a["rows"], b["rows"])
+for ta, tb in zip(a["tasks"], b["tasks"]):
+    for la, lb in zip(ta["learners"], tb["learners"]):
+        assert abs(la["general"] - lb["general"]) < 1e-9, (la, lb)
+PYEOF
 "$FUNNEL" -q compare --config "$W/sim/experiment.json" --cache "$W/sim/cache" --out "$W/cmp" \
     --models taml,taml_1learner,taml_nokd,taml_nohtakr --seeds 1 --set train.epochs=1 \
     --set train.batch_size=500 --set embedding.dim=8 \
