@@ -128,6 +128,15 @@ def browser_checks(chromium, page, ids, screenshot):
                 dark += sum(px) < 300
         if len(colours) < 3 or dark < 50:
             errors.append("the screenshot is blank (%d colours, %d dark samples)" % (len(colours), dark))
+        # Printed: Chromium's own PDF of the page (the print style sheet applies).
+        pdf = os.path.join(tmp, "page.pdf")
+        subprocess.run([chromium] + CHROMIUM_FLAGS + ["--user-data-dir=" + tmp + "/profile3",
+                        "--no-pdf-header-footer", "--print-to-pdf=" + pdf, url],
+                       capture_output=True, text=True, timeout=120)
+        body = open(pdf, "rb").read() if os.path.exists(pdf) else b""
+        pages = len(re.findall(rb"/Type\s*/Page[^s]", body))
+        if not body.startswith(b"%PDF") or pages < 1:
+            errors.append("printing the page gave no PDF pages")
         dom = subprocess.run([chromium] + CHROMIUM_FLAGS + ["--user-data-dir=" + tmp + "/profile2",
                               "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
         for i in ids:
@@ -158,7 +167,7 @@ def main():
         print("check_report: %s: %s" % (a.page, e), file=sys.stderr)
     if not errors:
         print("check_report: %s: %d SVGs well-formed, %d ids, loaded in Chromium with no console "
-              "error and no network request, screenshot not blank" % (a.page, n_svg, len(ids)))
+              "message and no network request, screenshot not blank, printed" % (a.page, n_svg, len(ids)))
     return 1 if errors else 0
 
 
