@@ -23,10 +23,33 @@ function(funnel_unity target batch)
   endif()
 endfunction()
 
-# funnel_module(NAME SOURCES a.cc b.cc DEPS funnel_core ... [PUBLIC_DEPS ...] [TORCH] [UNITY n])
-# Creates the library funnel_<NAME>. TORCH links LibTorch.
+# Sources without LibTorch (PLAIN) compile together as one more unity translation unit beside
+# the UNITY batches of the others (UNITY_BUILD_MODE GROUP): a clean build parses the JSON and
+# standard headers they share once, and editing one of them recompiles the few plain ones only.
+function(funnel_unity_groups target batch plain)
+  if(NOT FUNNEL_UNITY_BUILD)
+    return()
+  endif()
+  get_target_property(sources ${target} SOURCES)
+  set(i 0)
+  foreach(source IN LISTS sources)
+    if(source IN_LIST plain)
+      set_source_files_properties(${source} PROPERTIES UNITY_GROUP plain)
+    else()
+      math(EXPR group "${i} / ${batch}")
+      set_source_files_properties(${source} PROPERTIES UNITY_GROUP batch${group})
+      math(EXPR i "${i} + 1")
+    endif()
+  endforeach()
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_MODE GROUP)
+endfunction()
+
+# funnel_module(NAME SOURCES a.cc b.cc DEPS funnel_core ... [PUBLIC_DEPS ...] [TORCH] [UNITY n]
+#               [PLAIN a.cc ...])
+# Creates the library funnel_<NAME>. TORCH links LibTorch. UNITY n: n files per translation
+# unit; PLAIN (with UNITY): those of SOURCES that need no LibTorch, one group of their own.
 function(funnel_module name)
-  cmake_parse_arguments(M "TORCH" "UNITY" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})
+  cmake_parse_arguments(M "TORCH" "UNITY" "SOURCES;DEPS;PUBLIC_DEPS;PLAIN" ${ARGN})
   add_library(funnel_${name} STATIC ${M_SOURCES})
   target_include_directories(funnel_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
   target_compile_options(funnel_${name} PRIVATE ${FUNNEL_CXX_FLAGS})
@@ -37,7 +60,9 @@ function(funnel_module name)
     endif()
     target_link_libraries(funnel_${name} PUBLIC ${TORCH_LIBRARIES})
   endif()
-  if(M_UNITY)
+  if(M_UNITY AND M_PLAIN)
+    funnel_unity_groups(funnel_${name} ${M_UNITY} "${M_PLAIN}")
+  elseif(M_UNITY)
     funnel_unity(funnel_${name} ${M_UNITY})
   endif()
 endfunction()

@@ -22,7 +22,7 @@ std::vector<uint64_t> sorted_rows(const std::vector<float>& scores) {
   return keys;
 }
 
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 }  // namespace
 
@@ -123,10 +123,10 @@ nlohmann::json funnel_curves(const FunnelPredictions& p, const std::vector<std::
     nlohmann::json bins = nlohmann::json::array();
     for (const ReliabilityBin& b : reliability_bins(probs, labels, o.bins)) {
       bins.push_back({{"count", b.count},
-                      {"mean_prediction", num(b.mean_prediction)},
-                      {"observed_rate", num(b.observed_rate)},
-                      {"lo", num(b.lo)},
-                      {"hi", num(b.hi)}});
+                      {"mean_prediction", finite_or_null(b.mean_prediction)},
+                      {"observed_rate", finite_or_null(b.observed_rate)},
+                      {"lo", finite_or_null(b.lo)},
+                      {"hi", finite_or_null(b.hi)}});
     }
     const RocCurve roc = roc_curve(probs, labels, o.roc_points);
     j[entry.name] = {{"rows", probs.size()},

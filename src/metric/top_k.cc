@@ -14,7 +14,7 @@
 namespace funnel::metric {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kTopKUndefined = std::numeric_limits<double>::quiet_NaN();
 
 void check_fraction(double fraction) {
   FUNNEL_CHECK(fraction > 0.0 && fraction <= 1.0,
@@ -49,7 +49,7 @@ std::vector<TopKResult> top_k(const float* scores, const float* labels, size_t n
     r.fraction = fraction;
     r.k = top_k_count(fraction, n);
     if (n == 0) {
-      r.true_positives = r.precision = r.recall = r.f1 = kNaN;
+      r.true_positives = r.precision = r.recall = r.f1 = kTopKUndefined;
       results.push_back(r);
       continue;
     }
@@ -72,9 +72,9 @@ std::vector<TopKResult> top_k(const float* scores, const float* labels, size_t n
     r.true_positives =
         pos_above + pos_tied * static_cast<double>(r.k - above) / static_cast<double>(tied);
     r.precision = r.true_positives / static_cast<double>(r.k);
-    r.recall = positives > 0 ? r.true_positives / positives : kNaN;
+    r.recall = positives > 0 ? r.true_positives / positives : kTopKUndefined;
     if (std::isnan(r.recall)) {
-      r.f1 = kNaN;
+      r.f1 = kTopKUndefined;
     } else {
       const double sum = r.precision + r.recall;
       r.f1 = sum > 0 ? 2 * r.precision * r.recall / sum : 0.0;
