@@ -30,6 +30,9 @@ struct Batch {
   std::vector<float> dense;
   std::vector<uint64_t> group;      // when the schema has a group column
   std::vector<uint64_t> list;       // when the schema has a list column
+  /// Batches of whole lists (LoaderOptions::lists): num_lists + 1 offsets into the rows, list
+  /// k = rows [list_offsets[k], list_offsets[k + 1]) in list order; empty otherwise.
+  std::vector<uint64_t> list_offsets;
   std::vector<int32_t> position;    // when the schema has a position column
   std::vector<int64_t> timestamp;   // when the schema has a timestamp column
   size_t num_aux = 0;

@@ -103,6 +103,7 @@ class Converter {
     for (auto& [name, w] : writers_) {
       w->close();
       stats_.splits[name].fields = w->finalize(vocabs);
+      count_lists(join_path(dir_, name), layout_, stats_.splits[name]);
     }
     for (const auto& m : moments_) {
       stats_.dense_mean.push_back(static_cast<float>(m.mean));

@@ -17,11 +17,33 @@ Loader::Loader(const Cache& cache, const CacheSplit& split, LoaderOptions option
   end_ = options_.end_row == 0 ? split.rows() : std::min(options_.end_row, split.rows());
   FUNNEL_CHECK(begin_ <= end_, "loader: empty or inverted row range");
   for (float s : cache.dense_std()) inv_std_.push_back(s > 0 ? 1.0f / s : 0.0f);
+  if (options_.lists) {
+    FUNNEL_CHECK(!options_.drop_last, "loader: drop_last does not apply to list batches");
+    lists_ = ListIndex::build(split.list(), split.position(), begin_, end_,
+                              "split " + split.dir());
+  }
 }
 
 Loader::~Loader() { stop_thread(); }
 
 uint64_t Loader::batches_per_epoch() const {
+  if (options_.lists) {
+    uint64_t batches = 0, rows = 0, lists = 0;
+    for (size_t k = 0; k < lists_.lists(); ++k) {
+      const uint64_t len = lists_.length(k);
+      const bool full = rows > 0 && (rows + len > options_.batch_size ||
+                                     (options_.lists_per_batch > 0 &&
+                                      lists == options_.lists_per_batch));
+      if (full || k == 0) {
+        ++batches;
+        rows = 0;
+        lists = 0;
+      }
+      rows += len;
+      ++lists;
+    }
+    return batches;
+  }
   const uint64_t n = rows();
   return options_.drop_last ? n / options_.batch_size
                             : (n + options_.batch_size - 1) / options_.batch_size;
@@ -49,10 +71,17 @@ void Loader::start_epoch(uint64_t epoch) {
   window_pos_ = 0;
   next_block_ = 0;
   block_order_.clear();
+  next_list_ = 0;
   if (options_.shuffle) {
     // Independent stream per (seed, epoch).
     uint64_t s = options_.seed * 0x9E3779B97F4A7C15ULL + epoch;
     rng_ = Rng(splitmix64(s));
+  }
+  if (options_.lists) {
+    list_order_.resize(lists_.lists());
+    for (size_t k = 0; k < list_order_.size(); ++k) list_order_[k] = k;
+    if (options_.shuffle) rng_.shuffle(list_order_.begin(), list_order_.end());
+  } else if (options_.shuffle) {
     const uint64_t blocks = (rows() + options_.block_rows - 1) / options_.block_rows;
     block_order_.resize(blocks);
     for (uint64_t b = 0; b < blocks; ++b) block_order_[b] = b;
@@ -93,6 +122,23 @@ void Loader::take_indices(size_t n, std::vector<uint64_t>& out) {
   }
   // The order inside a batch does not matter to training; ascending rows read memory in order.
   std::sort(out.begin(), out.end());
+}
+
+void Loader::take_lists(std::vector<uint64_t>& out) {
+  out.clear();
+  list_offsets_.assign(1, 0);
+  while (next_list_ < list_order_.size()) {
+    const uint64_t k = list_order_[next_list_];
+    const uint64_t lo = lists_.offsets[k], hi = lists_.offsets[k + 1];
+    const size_t taken = list_offsets_.size() - 1;
+    if (!out.empty() && (out.size() + (hi - lo) > options_.batch_size ||
+                         (options_.lists_per_batch > 0 && taken == options_.lists_per_batch))) {
+      break;
+    }
+    for (uint64_t r = lo; r < hi; ++r) out.push_back(r);
+    list_offsets_.push_back(out.size());
+    ++next_list_;
+  }
 }
 
 void Loader::gather(const std::vector<uint64_t>& rows, Batch& b) const {
@@ -164,10 +210,19 @@ void Loader::gather(const std::vector<uint64_t>& rows, Batch& b) const {
 }
 
 bool Loader::produce(Batch& batch) {
-  take_indices(options_.batch_size, indices_);
+  if (options_.lists) {
+    take_lists(indices_);
+  } else {
+    take_indices(options_.batch_size, indices_);
+  }
   if (indices_.empty()) return false;
   if (options_.drop_last && indices_.size() < options_.batch_size) return false;
   gather(indices_, batch);
+  if (options_.lists) {
+    batch.list_offsets = list_offsets_;
+  } else {
+    batch.list_offsets.clear();
+  }
   return true;
 }
 

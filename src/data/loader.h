@@ -4,6 +4,12 @@
 // of blocks are permuted together. Every row comes exactly once per epoch, reads stay
 // block-local (good for page cache and CPU cache), and the same seed and epoch give the same
 // order. A prefetch thread assembles the next batches while the trainer works.
+//
+// With `lists` the unit is the list (data/list_index.h): the lists are shuffled, not the
+// rows, and a batch holds whole lists, each with its rows in list order, and their CSR
+// offsets (Batch::list_offsets). A batch takes lists while they fit in batch_size rows (a
+// list longer than that is a batch of its own) and, when lists_per_batch is set, at most that
+// many lists. Per-row models train on such batches unchanged: a list batch is a row batch.
 
 #include <condition_variable>
 #include <cstdint>
@@ -16,6 +22,7 @@
 #include "core/rng.h"
 #include "data/batch.h"
 #include "data/cache.h"
+#include "data/list_index.h"
 
 namespace funnel::data {
 
@@ -34,6 +41,10 @@ struct LoaderOptions {
   /// Optional row range [begin, end) of the split (end 0 = all rows).
   uint64_t begin_row = 0;
   uint64_t end_row = 0;
+  /// Batches of whole lists (the split needs a list column); not with drop_last.
+  bool lists = false;
+  /// With `lists`: at most this many lists a batch (0 = only batch_size bounds it).
+  size_t lists_per_batch = 0;
 };
 
 class Loader {
@@ -50,11 +61,17 @@ class Loader {
   bool next(Batch& batch);
 
   uint64_t rows() const { return end_ - begin_; }
+  /// Row batches: exact. List batches: the number of the split's order (the packing of a
+  /// shuffled epoch differs by a few).
   uint64_t batches_per_epoch() const;
+  /// With `lists`: the lists of the row range.
+  const ListIndex& list_index() const { return lists_; }
 
  private:
   /// Next row indices of the epoch order (up to `n`); empty at the end.
   void take_indices(size_t n, std::vector<uint64_t>& out);
+  /// List batches: the rows of the next lists, and their offsets in list_offsets_.
+  void take_lists(std::vector<uint64_t>& out);
   void refill_window();
   void gather(const std::vector<uint64_t>& rows, Batch& batch) const;
   bool produce(Batch& batch);
@@ -76,6 +93,10 @@ class Loader {
   size_t window_pos_ = 0;
   uint64_t sequential_next_ = 0;
   std::vector<uint64_t> indices_;
+  ListIndex lists_;
+  std::vector<uint64_t> list_order_;
+  size_t next_list_ = 0;
+  std::vector<uint64_t> list_offsets_;
 
   // Prefetch.
   std::thread thread_;

@@ -2,10 +2,16 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+#include "core/file.h"
+#include "core/log.h"
 #include "core/utf8.h"
+#include "data/cache_format.h"
+#include "data/list_index.h"
 
 namespace funnel::data {
 using nlohmann::json;
@@ -44,6 +50,30 @@ double conditional(const SplitStats& s, const Layout& l, size_t e) {
 }
 
 }  // namespace
+
+void count_lists(const std::string& split_dir, const Layout& layout, SplitStats& stats) {
+  if (!layout.has_list) return;
+  stats.has_lists = true;
+  if (stats.rows == 0) {
+    stats.list_lengths = ListIndex().length_histogram();
+    return;
+  }
+  const MappedFile list(join_path(split_dir, cache::kList));
+  std::unique_ptr<MappedFile> position;
+  if (layout.has_position) position = std::make_unique<MappedFile>(join_path(split_dir, cache::kPosition));
+  FUNNEL_CHECK(list.size() == stats.rows * sizeof(uint64_t),
+               list.path() << ": " << list.size() << " bytes for " << stats.rows << " rows");
+  const ListIndex index = ListIndex::scan(
+      reinterpret_cast<const uint64_t*>(list.data()),
+      position ? reinterpret_cast<const int32_t*>(position->data()) : nullptr, 0, stats.rows,
+      split_dir);
+  stats.lists = index.lists();
+  stats.max_list_length = index.max_length();
+  stats.list_lengths = index.length_histogram();
+  stats.lists_ungrouped = index.ungrouped;
+  stats.lists_unordered = index.unordered;
+  if (!index.first_problem.empty()) log_warning(index.first_problem);
+}
 
 std::string unread_fields_line(const std::map<std::string, uint64_t>& fields) {
   constexpr size_t kShown = 12;  // the rest is in the JSON
@@ -101,6 +131,16 @@ json stats_to_json(const DatasetStats& st, const Layout& layout) {
       events[layout.events[e]] = ev;
     }
     v["events"] = events;
+    if (s.has_lists) {
+      json hist = json::array();  // [[bucket, lists], ...] in bucket order
+      for (const auto& [bucket, n] : s.list_lengths) hist.push_back({bucket, n});
+      v["lists"] = {{"lists", s.lists},
+                    {"max_length", s.max_list_length},
+                    {"mean_length", ratio(s.rows, s.lists)},
+                    {"length_histogram", hist},
+                    {"ungrouped", s.lists_ungrouped},
+                    {"unordered", s.lists_unordered}};
+    }
     json fields = json::array();
     for (size_t f = 0; f < s.fields.size(); ++f) {
       const auto& fs = s.fields[f];
@@ -172,6 +212,17 @@ DatasetStats stats_from_json(const json& j, const Layout& layout) {
     for (const auto& e : layout.events) {
       s.positives.push_back(v.at("events").at(e).at("positives"));
       s.violations_kept.push_back(v.at("events").at(e).at("violations_kept"));
+    }
+    if (v.contains("lists")) {
+      const json& l = v.at("lists");
+      s.has_lists = true;
+      s.lists = l.at("lists");
+      s.max_list_length = l.at("max_length");
+      s.lists_ungrouped = l.at("ungrouped");
+      s.lists_unordered = l.at("unordered");
+      for (const auto& b : l.at("length_histogram")) {
+        s.list_lengths.emplace_back(b.at(0).get<std::string>(), b.at(1).get<uint64_t>());
+      }
     }
     for (const auto& fv : v.at("fields")) {
       SparseFieldStats fs;
@@ -271,6 +322,29 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
       out += buf;
     }
     out += "\n";
+  }
+  for (const char* name : order) {
+    const auto it = st.splits.find(name);
+    if (it == st.splits.end() || !it->second.has_lists) continue;
+    const auto& s = it->second;
+    std::snprintf(buf, sizeof buf, "  %-10s %llu lists, mean length %.2f, longest %llu; lengths:",
+                  name, (unsigned long long)s.lists, ratio(s.rows, s.lists),
+                  (unsigned long long)s.max_list_length);
+    if (out.find("\nLists per split") == std::string::npos) out += "\nLists per split\n";
+    out += buf;
+    for (const auto& [bucket, n] : s.list_lengths) {
+      if (n == 0) continue;
+      std::snprintf(buf, sizeof buf, " %s: %llu", bucket.c_str(), (unsigned long long)n);
+      out += buf;
+    }
+    out += "\n";
+    if (s.lists_ungrouped + s.lists_unordered > 0) {
+      std::snprintf(buf, sizeof buf,
+                    "      %llu lists not consecutive, %llu not ordered by position: list "
+                    "batches refuse this split (group the input by list, then position)\n",
+                    (unsigned long long)s.lists_ungrouped, (unsigned long long)s.lists_unordered);
+      out += buf;
+    }
   }
   out += "\nSparse fields (vocabulary from train; OOV = values mapped to id 0)\n";
   std::snprintf(buf, sizeof buf, "  %-14s %10s %12s", "field", "vocab", "seen(train)");

@@ -54,6 +54,12 @@ struct SplitStats {
   std::vector<uint64_t> positives;        // per event
   std::vector<uint64_t> violations_kept;  // per event (keep_funnel_violations)
   std::vector<SparseFieldStats> fields;   // per sparse field
+  /// List data (a list column): the lists (runs of one list id), the longest, lists per
+  /// length bucket (ListIndex::length_histogram), and the list ids whose rows are not
+  /// consecutive or whose position decreases (list batches refuse such a split).
+  bool has_lists = false;
+  uint64_t lists = 0, max_list_length = 0, lists_ungrouped = 0, lists_unordered = 0;
+  std::vector<std::pair<std::string, uint64_t>> list_lengths;
 
   void init(size_t num_events) {
     positives.assign(num_events, 0);
@@ -76,6 +82,10 @@ struct DatasetStats {
   double seconds = 0;
   uint64_t peak_rss_bytes = 0;
 };
+
+/// Fills the list statistics of `stats` from a written split folder (its list and position
+/// columns); nothing when the layout has no list column.
+void count_lists(const std::string& split_dir, const Layout& layout, SplitStats& stats);
 
 /// "N entries of K fields not in the schema, ignored: a (n) b (n) ..." for logs and tables.
 std::string unread_fields_line(const std::map<std::string, uint64_t>& fields);

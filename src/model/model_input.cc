@@ -1,5 +1,7 @@
 #include "model/model_input.h"
 
+#include "core/error.h"
+
 namespace funnel::model {
 
 ModelInput model_input(const data::Batch& batch, const torch::Tensor& x) {
@@ -12,6 +14,15 @@ ModelInput model_input(const data::Batch& batch, const torch::Tensor& x) {
   if (batch.timestamp.size() == batch.size && n > 0) {
     in.timestamps =
         torch::from_blob(const_cast<int64_t*>(batch.timestamp.data()), {n}, torch::kInt64)
+            .to(x.device(), torch::kInt64, /*non_blocking=*/false, /*copy=*/true);
+  }
+  if (!batch.list_offsets.empty()) {
+    FUNNEL_CHECK(batch.list_offsets.back() == batch.size,
+                 "model input: list offsets end at " << batch.list_offsets.back() << ", not at the "
+                                                     << batch.size << " rows of the batch");
+    in.list_offsets =
+        torch::from_blob(const_cast<uint64_t*>(batch.list_offsets.data()),
+                         {static_cast<int64_t>(batch.list_offsets.size())}, torch::kInt64)
             .to(x.device(), torch::kInt64, /*non_blocking=*/false, /*copy=*/true);
   }
   return in;

@@ -34,7 +34,8 @@ struct ModelInput {
 };
 
 /// The input of a batch: its rows `x` and, when the batch carries them, the rows' positions and
-/// time stamps ([B] int64 on x's device). List offsets come with batches of whole lists.
+/// time stamps ([B] int64 on x's device), and the list offsets of a batch of whole lists
+/// (data::Batch::list_offsets, LoaderOptions::lists).
 ModelInput model_input(const data::Batch& batch, const torch::Tensor& x);
 
 }  // namespace funnel::model

@@ -577,6 +577,9 @@ data::DatasetStats CacheWriter::Impl::finish() {
   for (Split& sp : splits) {
     if (sp.present && lines > 0) sp.input->seconds = stats.seconds * sp.input->lines / lines;
   }
+  for (Split& sp : splits) {
+    if (sp.present) data::count_lists(sp.dir, layout, *sp.stats);
+  }
   stats.peak_rss_bytes = peak_rss_bytes();
   data::write_cache_meta(build.dir(), config.schema, layout, stats);
   build.commit();

@@ -46,6 +46,8 @@ Trainer::Trainer(const data::Cache& cache, std::shared_ptr<model::FunnelModel> m
       evaluator_(*model_, *embedding_, funnel_),
       dense_parameters_(std::move(dense_parameters)) {
   early_stop_.check_entry(funnel_.events, funnel_.parents, "train.early_stop_metric");
+  FUNNEL_CHECK(!options_.list_batches || cache.layout().has_list,
+               "train.list_batches: the cache has no list column (set data.list when converting)");
   if (dense_parameters_.empty()) {
     dense_parameters_ = model_->parameters();
   } else {
@@ -113,6 +115,8 @@ TrainResult Trainer::fit(const FitOptions& fo) {
   lo.seed = options_.seed;
   lo.begin_row = fo.begin_row;
   lo.end_row = fo.end_row;
+  lo.lists = options_.list_batches;
+  lo.lists_per_batch = options_.lists_per_batch;
   data::Loader loader(cache_, split, lo);
   RunOutputs no_outputs;
   RunOutputs& out = fo.outputs ? *fo.outputs : no_outputs;

@@ -13,6 +13,8 @@ TrainerOptions TrainerOptions::from_json(const nlohmann::json& j, const std::str
   if (j.is_null()) return o;
   JsonFields f(j, path);
   o.batch_size = f.get_in<size_t>("batch_size", o.batch_size, 1, size_t{1} << 24);
+  o.list_batches = f.get<bool>("list_batches", o.list_batches);
+  o.lists_per_batch = f.get_in<size_t>("lists_per_batch", o.lists_per_batch, 0, size_t{1} << 24);
   o.epochs = f.get_in<int>("epochs", o.epochs, 1, 100000);
   o.lr = f.get_in<double>("lr", o.lr, 1e-12, 100.0);
   o.weight_decay = f.get_in<double>("weight_decay", o.weight_decay, 0.0, 100.0);
@@ -33,6 +35,8 @@ TrainerOptions TrainerOptions::from_json(const nlohmann::json& j, const std::str
 
 nlohmann::json TrainerOptions::to_json() const {
   return {{"batch_size", batch_size},
+          {"list_batches", list_batches},
+          {"lists_per_batch", lists_per_batch},
           {"epochs", epochs},
           {"lr", lr},
           {"weight_decay", weight_decay},

@@ -24,8 +24,13 @@ struct FunnelLossOptions {
 };
 
 struct TrainerOptions {
-  /// Rows per step.
+  /// Rows per step (with list_batches: at most this many, whole lists).
   size_t batch_size = 1024;
+  /// Batches of whole lists, shuffled by list (the cache needs a list column;
+  /// data::LoaderOptions::lists). Per-row models train on them unchanged.
+  bool list_batches = false;
+  /// With list_batches: at most this many lists a step (0 = only batch_size bounds it).
+  size_t lists_per_batch = 0;
   /// Passes over the training split.
   int epochs = 1;
   /// Adam learning rate of the dense parameters (AutoHERI §4.1.2 uses 0.005).

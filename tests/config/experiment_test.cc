@@ -181,6 +181,8 @@ void expect_section_round_trip(const nlohmann::json& every_key) {
 
 TEST(ParseExperiment, EverySectionRoundTrips) {
   expect_section_round_trip<train::TrainerOptions>({{"batch_size", 512},
+                                                    {"list_batches", true},
+                                                    {"lists_per_batch", 16},
                                                     {"epochs", 3},
                                                     {"lr", 0.01},
                                                     {"weight_decay", 0.001},
