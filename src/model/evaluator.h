@@ -37,11 +37,16 @@ class Evaluator {
   nlohmann::json metrics(const metric::FunnelPredictions& predictions) const;
 
   const FunnelSpec& funnel() const { return funnel_; }
+  /// predict() reads the split in batches of whole lists (data::LoaderOptions::lists; the
+  /// cache needs a list column): what a list model needs at evaluation as in training.
+  void set_list_batches(bool on) { list_batches_ = on; }
+  bool list_batches() const { return list_batches_; }
 
  private:
   FunnelModel& net_;
   const FeatureEmbedding& embedding_;
   FunnelSpec funnel_;
+  bool list_batches_ = false;
 };
 
 }  // namespace funnel::model

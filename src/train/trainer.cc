@@ -48,6 +48,8 @@ Trainer::Trainer(const data::Cache& cache, std::shared_ptr<model::FunnelModel> m
   early_stop_.check_entry(funnel_.events, funnel_.parents, "train.early_stop_metric");
   FUNNEL_CHECK(!options_.list_batches || cache.layout().has_list,
                "train.list_batches: the cache has no list column (set data.list when converting)");
+  // Evaluation reads whole lists too: a list model sees the same structure in both.
+  evaluator_.set_list_batches(options_.list_batches);
   if (dense_parameters_.empty()) {
     dense_parameters_ = model_->parameters();
   } else {

@@ -27,7 +27,8 @@ struct TrainerOptions {
   /// Rows per step (with list_batches: at most this many, whole lists).
   size_t batch_size = 1024;
   /// Batches of whole lists, shuffled by list (the cache needs a list column;
-  /// data::LoaderOptions::lists). Per-row models train on them unchanged.
+  /// data::LoaderOptions::lists), in training and in the trainer's evaluations. Per-row
+  /// models train on them unchanged.
   bool list_batches = false;
   /// With list_batches: at most this many lists a step (0 = only batch_size bounds it).
   size_t lists_per_batch = 0;

@@ -402,5 +402,113 @@ TEST(TrainerOptions, ParsesStrictly) {
   EXPECT_THROW(TrainerOptions::from_json(json{{"early_stop_metric", "auc"}}), Error);
 }
 
+// Wraps a model and records the list structure of every input it is given.
+class ListRecorder : public model::FunnelModel {
+ public:
+  struct Call {
+    int64_t rows = 0;
+    std::vector<int64_t> offsets;  // empty: no lists
+    bool training = false;
+  };
+  explicit ListRecorder(std::shared_ptr<model::FunnelModel> inner)
+      : inner_(register_module("inner", std::move(inner))) {}
+  model::FunnelOutput forward(const model::ModelInput& in) override {
+    Call c;
+    c.rows = in.rows();
+    c.training = is_training();
+    if (in.has_lists()) {
+      const torch::Tensor o = in.list_offsets.to(torch::kCPU).contiguous();
+      c.offsets.assign(o.data_ptr<int64_t>(), o.data_ptr<int64_t>() + o.numel());
+    }
+    calls.push_back(c);
+    return inner_->forward(in);
+  }
+  std::vector<Call> calls;
+
+ private:
+  std::shared_ptr<model::FunnelModel> inner_;
+};
+
+// train.list_batches: the model gets whole lists (CSR offsets) in training steps and in the
+// trainer's evaluations; a per-row model scores the same with row batches.
+TEST_F(TrainerTest, ListBatchesReachTheModelInTrainingAndEvaluation) {
+  const std::string dir = join_path(g_->dir, "lists");
+  make_dirs(dir);
+  std::string csv = "lst,pos,click,buy,user,item\n";
+  Rng rng(3);
+  for (int k = 0; k < 120; ++k) {
+    for (int p = 1; p <= 1 + k % 9; ++p) {
+      const bool click = rng.uniform() < 0.3;
+      csv += "l" + std::to_string(k) + "," + std::to_string(p) + "," + (click ? "1" : "0") + "," +
+             (click && rng.uniform() < 0.3 ? "1" : "0") + ",u" + std::to_string(k % 7) + ",i" +
+             std::to_string(rng.below(20)) + "\n";
+    }
+  }
+  write_text_file_atomic(join_path(dir, "lists.csv"), csv);
+  data::ConvertOptions co;
+  co.progress = false;
+  data::convert_to_cache(
+      data::parse_data_config({{"train", {join_path(dir, "lists.csv")}},
+                               {"labels", {"click", "buy"}},
+                               {"categorical", {"user", "item"}},
+                               {"list", "lst"},
+                               {"position", "pos"},
+                               {"vocab", {{"min_count", 1}}}},
+                              ""),
+      join_path(dir, "cache"), co);
+  const data::Cache cache(join_path(dir, "cache"));
+  TrainerOptions o = quick();
+  o.epochs = 1;
+  o.batch_size = 32;
+  o.list_batches = true;
+  o.lists_per_batch = 5;
+  o.progress = false;
+  model::FeatureEmbeddingOptions eo;
+  eo.embedding_dim = 4;
+  auto emb = std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(), eo);
+  const model::FunnelSpec funnel{cache.layout().events, cache.layout().event_parent};
+  auto rec = std::make_shared<ListRecorder>(
+      model::make_model("esmm", funnel, emb->input_dim(), {{"towers", {8}}}));
+  Trainer t(cache, rec, emb, o);
+  t.fit("train", "");
+  size_t steps = 0;
+  for (const auto& c : rec->calls) {
+    ASSERT_GE(c.offsets.size(), 2u);
+    EXPECT_EQ(c.offsets.front(), 0);
+    EXPECT_EQ(c.offsets.back(), c.rows);
+    if (c.training) {
+      ++steps;
+      EXPECT_LE(c.offsets.size() - 1, 5u);
+      if (c.offsets.size() > 2) {
+        EXPECT_LE(c.rows, 32);
+      }
+    }
+  }
+  EXPECT_EQ(static_cast<int64_t>(steps), t.global_step());
+  rec->calls.clear();
+  const metric::FunnelPredictions by_lists = t.predict("train");
+  ASSERT_FALSE(rec->calls.empty());
+  int64_t rows = 0;
+  for (const auto& c : rec->calls) {
+    EXPECT_FALSE(c.training);
+    ASSERT_GE(c.offsets.size(), 2u);
+    rows += c.rows;
+  }
+  EXPECT_EQ(rows, static_cast<int64_t>(cache.split("train").rows()));
+  const model::Evaluator by_rows(*rec, *emb, funnel);
+  const metric::FunnelPredictions p = by_rows.predict(cache, "train");
+  ASSERT_EQ(p.log_p.size(), by_lists.log_p.size());
+  for (size_t i = 0; i < p.log_p.size(); ++i) EXPECT_NEAR(p.log_p[i], by_lists.log_p[i], 1e-5);
+  // A cache without lists refuses list batches.
+  try {
+    Trainer bad(*cache_, rec, emb, o);
+    FAIL() << "list batches on a cache without lists";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.list_batches: the cache has no list column"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace funnel::train
