@@ -7,6 +7,16 @@
 #include "core/error.h"
 
 namespace funnel::data {
+namespace {
+
+/// Whether a list batch holding `rows` rows of `lists` lists is closed before a list of `len`
+/// rows: one packing rule for take_lists() and batches_per_epoch().
+bool list_batch_full(const LoaderOptions& o, uint64_t rows, size_t lists, uint64_t len) {
+  return rows > 0 &&
+         (rows + len > o.batch_size || (o.lists_per_batch > 0 && lists == o.lists_per_batch));
+}
+
+}  // namespace
 
 Loader::Loader(const Cache& cache, const CacheSplit& split, LoaderOptions options)
     : cache_(cache), split_(split), options_(options) {
@@ -31,10 +41,7 @@ uint64_t Loader::batches_per_epoch() const {
     uint64_t batches = 0, rows = 0, lists = 0;
     for (size_t k = 0; k < lists_.lists(); ++k) {
       const uint64_t len = lists_.length(k);
-      const bool full = rows > 0 && (rows + len > options_.batch_size ||
-                                     (options_.lists_per_batch > 0 &&
-                                      lists == options_.lists_per_batch));
-      if (full || k == 0) {
+      if (k == 0 || list_batch_full(options_, rows, lists, len)) {
         ++batches;
         rows = 0;
         lists = 0;
@@ -130,11 +137,7 @@ void Loader::take_lists(std::vector<uint64_t>& out) {
   while (next_list_ < list_order_.size()) {
     const uint64_t k = list_order_[next_list_];
     const uint64_t lo = lists_.offsets[k], hi = lists_.offsets[k + 1];
-    const size_t taken = list_offsets_.size() - 1;
-    if (!out.empty() && (out.size() + (hi - lo) > options_.batch_size ||
-                         (options_.lists_per_batch > 0 && taken == options_.lists_per_batch))) {
-      break;
-    }
+    if (list_batch_full(options_, out.size(), list_offsets_.size() - 1, hi - lo)) break;
     for (uint64_t r = lo; r < hi; ++r) out.push_back(r);
     list_offsets_.push_back(out.size());
     ++next_list_;

@@ -323,6 +323,7 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
     }
     out += "\n";
   }
+  bool lists_heading = false;
   for (const char* name : order) {
     const auto it = st.splits.find(name);
     if (it == st.splits.end() || !it->second.has_lists) continue;
@@ -330,7 +331,8 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
     std::snprintf(buf, sizeof buf, "  %-10s %llu lists, mean length %.2f, longest %llu; lengths:",
                   name, (unsigned long long)s.lists, ratio(s.rows, s.lists),
                   (unsigned long long)s.max_list_length);
-    if (out.find("\nLists per split") == std::string::npos) out += "\nLists per split\n";
+    if (!lists_heading) out += "\nLists per split\n";
+    lists_heading = true;
     out += buf;
     for (const auto& [bucket, n] : s.list_lengths) {
       if (n == 0) continue;

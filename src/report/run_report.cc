@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "core/error.h"
@@ -578,12 +579,10 @@ void compare_part(Part& p) {
   vc.title = "validation " + entry + "." + metric_name + " (first seed)";
   vc.x_label = "step";
   vc.y_label = entry + "." + metric_name;
+  std::set<std::string> drawn;  // models whose first run is drawn
   for (const json& r : at(c, {"runs"})) {
-    if (!at(r, {"run_dir"}).is_string()) continue;
-    bool first = true;
-    for (const Series& existing : vc.series)
-      first = first && existing.name != text(at(r, {"model"}));
-    if (!first) continue;
+    if (!at(r, {"run_dir"}).is_string() || !at(r, {"model"}).is_string()) continue;
+    if (!drawn.insert(r["model"].get<std::string>()).second) continue;
     std::vector<json> log;
     const std::string run_dir = r["run_dir"].get<std::string>();
     // The run folder as recorded, else beside compare.json (a moved comparison).
