@@ -52,7 +52,7 @@ metric::FunnelPredictions Evaluator::predict(const data::Cache& cache,
   data::LoaderOptions lo;
   lo.batch_size = 8192;
   lo.shuffle = false;
-  lo.lists = list_batches_;
+  lo.lists = list_batches();
   data::Loader loader(cache, split, lo);
   loader.start_epoch(0);
   PredictionCollector collector(cache.layout(), /*with_truth=*/false, split.rows());

@@ -40,7 +40,7 @@ class Evaluator {
   /// predict() reads the split in batches of whole lists (data::LoaderOptions::lists; the
   /// cache needs a list column): what a list model needs at evaluation as in training.
   void set_list_batches(bool on) { list_batches_ = on; }
-  bool list_batches() const { return list_batches_; }
+  bool list_batches() const { return list_batches_ || net_.reads_lists(); }
 
  private:
   FunnelModel& net_;

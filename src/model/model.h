@@ -25,6 +25,10 @@ class FunnelModel : public torch::nn::Module {
   /// input.x: [B, input_dim] float on the model's device (a bare row tensor converts).
   virtual FunnelOutput forward(const ModelInput& input) = 0;
   virtual TrainingSpace training_space() const { return TrainingSpace::kEntireSpace; }
+  /// True for models over whole lists (HEROES, the sequential baselines): the trainer and the
+  /// evaluator give them batches of whole lists (data::LoaderOptions::lists), and they need
+  /// ModelInput::list_offsets.
+  virtual bool reads_lists() const { return false; }
 };
 
 struct ModelEntry {

@@ -16,6 +16,8 @@
 #include "model/escm2.h"
 #include "model/esm2.h"
 #include "model/esmm.h"
+#include "model/heroes.h"
+#include "model/lstm.h"
 #include "model/mmoe.h"
 #include "model/model.h"
 #include "model/model_config.h"
@@ -113,6 +115,14 @@ const std::vector<ModelEntry>& model_registry() {
           "escm2_dr",
           "ESCM2-DR: ESMM's losses plus a doubly robust counterfactual CVR risk with an "
           "imputation tower (Multi-DR's terms added, not replacing CTCVR)"),
+      entry<HeroesOptions, HeroesModel>(
+          "heroes",
+          "HEROES: hierarchical recurrent model over each list, a CTR and a CVR layer of units "
+          "with inherent and Hawkes-decayed behavioural states; reads whole lists"),
+      entry<LstmOptions, LstmModel>(
+          "lstm",
+          "LSTM: one LSTM over each list, a linear head per event on its hidden state (HEROES "
+          "Table 2 baseline); reads whole lists"),
   };
   return kModels;
 }

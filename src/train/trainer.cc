@@ -46,6 +46,13 @@ Trainer::Trainer(const data::Cache& cache, std::shared_ptr<model::FunnelModel> m
       evaluator_(*model_, *embedding_, funnel_),
       dense_parameters_(std::move(dense_parameters)) {
   early_stop_.check_entry(funnel_.events, funnel_.parents, "train.early_stop_metric");
+  // A model over lists always reads whole lists.
+  if (model_->reads_lists()) {
+    FUNNEL_CHECK(cache.layout().has_list,
+                 "this model reads whole lists: the cache has no list column (set data.list "
+                 "when converting)");
+    options_.list_batches = true;
+  }
   FUNNEL_CHECK(!options_.list_batches || cache.layout().has_list,
                "train.list_batches: the cache has no list column (set data.list when converting)");
   // Evaluation reads whole lists too: a list model sees the same structure in both.

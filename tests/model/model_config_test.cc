@@ -143,6 +143,22 @@ std::vector<json> full_options(const std::string& name) {
              {"dropout", 0.1},
              {"activation", "tanh"}}};
   }
+  if (name == "heroes") {
+    return {{{"encoder", {8}},
+             {"activation", "tanh"},
+             {"hidden", 6},
+             {"positions", 12},
+             {"time", "timestamp"},
+             {"time_scale", 60.0},
+             {"variant", "inter"},
+             {"boundary", "hard"},
+             {"predict", "behavioural"},
+             {"gamma", 2.0}}};
+  }
+  if (name == "lstm") {
+    return {{{"encoder", {8}}, {"activation", "tanh"}, {"hidden", 6}, {"positions", 12}, {"time", "timestamp"},
+             {"time_scale", 60.0}}};
+  }
   return {};
 }
 
@@ -175,7 +191,7 @@ TEST(ModelConfigTest, NamesAreTheRegistrysInTableOrder) {
   std::vector<std::string> names;
   for (const ModelEntry& e : model_registry()) names.emplace_back(e.name);
   EXPECT_EQ(model_names(), names);
-  EXPECT_EQ(names.size(), 15u);
+  EXPECT_EQ(names.size(), 17u);
   for (const auto& n : names) EXPECT_TRUE(is_model_name(n)) << n;
   EXPECT_FALSE(is_model_name("esmn"));
   EXPECT_FALSE(is_model_name(""));

@@ -15,8 +15,11 @@
 #include "core/file.h"
 #include "core/rng.h"
 #include "data/converter.h"
+#include "data/loader.h"
 #include "metric/auc.h"
+#include "model/evaluator.h"
 #include "model/feature_embedding.h"
+#include "model/model.h"
 #include "test_util.h"
 
 namespace funnel::train {
@@ -431,8 +434,8 @@ class ListRecorder : public model::FunnelModel {
 
 // train.list_batches: the model gets whole lists (CSR offsets) in training steps and in the
 // trainer's evaluations; a per-row model scores the same with row batches.
-TEST_F(TrainerTest, ListBatchesReachTheModelInTrainingAndEvaluation) {
-  const std::string dir = join_path(g_->dir, "lists");
+/// A cache of 120 lists of 1..9 items (list, position, click, buy, user, item); returns its path.
+std::string make_list_cache(const std::string& dir) {
   make_dirs(dir);
   std::string csv = "lst,pos,click,buy,user,item\n";
   Rng rng(3);
@@ -456,7 +459,11 @@ TEST_F(TrainerTest, ListBatchesReachTheModelInTrainingAndEvaluation) {
                                {"vocab", {{"min_count", 1}}}},
                               ""),
       join_path(dir, "cache"), co);
-  const data::Cache cache(join_path(dir, "cache"));
+  return join_path(dir, "cache");
+}
+
+TEST_F(TrainerTest, ListBatchesReachTheModelInTrainingAndEvaluation) {
+  const data::Cache cache(make_list_cache(join_path(g_->dir, "lists")));
   TrainerOptions o = quick();
   o.epochs = 1;
   o.batch_size = 32;
@@ -507,6 +514,66 @@ TEST_F(TrainerTest, ListBatchesReachTheModelInTrainingAndEvaluation) {
     EXPECT_NE(std::string(e.what()).find("train.list_batches: the cache has no list column"),
               std::string::npos)
         << e.what();
+  }
+}
+
+// No label leakage (issue 15, DESIGN.md): a list model trained on lists scores a batch the same
+// whatever the labels of its items (of item i and of every later item, for every cut i), while
+// the features of a list's first item do reach its later items' scores.
+TEST_F(TrainerTest, ListModelPredictionsNeverReadLabels) {
+  const data::Cache cache(make_list_cache(join_path(g_->dir, "lists_leak")));
+  const model::FunnelSpec funnel{cache.layout().events, cache.layout().event_parent};
+  for (const std::string name : {"heroes", "lstm"}) {
+    model::FeatureEmbeddingOptions eo;
+    eo.embedding_dim = 4;
+    auto emb = std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(), eo);
+    auto net = model::make_model(name, funnel, emb->input_dim(),
+                                 {{"hidden", 8}, {"encoder", {8}}, {"positions", 4}});
+    TrainerOptions o = quick();
+    o.epochs = 1;
+    o.batch_size = 64;
+    o.progress = false;
+    Trainer t(cache, net, emb, o);  // the model asks for list batches itself
+    t.fit("train", "");
+    net->eval();
+    data::LoaderOptions lo;
+    lo.batch_size = 64;
+    lo.shuffle = false;
+    lo.lists = true;
+    data::Loader loader(cache, cache.split("train"), lo);
+    loader.start_epoch(0);
+    data::Batch b;
+    ASSERT_TRUE(loader.next(b));
+    ASSERT_GE(b.list_offsets.size(), 3u);
+    const model::Evaluator ev(*net, *emb, funnel);
+    const model::BatchScores base = ev.score(b);
+    for (const uint64_t cut : {0, 1, 3}) {
+      data::Batch c = b;
+      for (size_t k = 0; k + 1 < c.list_offsets.size(); ++k) {
+        for (uint64_t r = c.list_offsets[k] + cut; r < c.list_offsets[k + 1]; ++r) {
+          for (size_t e = 0; e < c.num_events; ++e) {
+            c.labels[e * c.size + r] = 1 - c.labels[e * c.size + r];
+          }
+        }
+      }
+      EXPECT_EQ(ev.score(c).log_p, base.log_p) << name << ": labels from item " << cut;
+    }
+    // The item field of every list's first item changed: later items move.
+    data::Batch d = b;
+    const size_t item_field = 1;
+    const uint32_t vocab = static_cast<uint32_t>(cache.vocab_sizes().at(item_field));
+    for (size_t k = 0; k + 1 < d.list_offsets.size(); ++k) {
+      uint32_t& id = d.sparse[item_field].ids[d.list_offsets[k]];
+      id = id % (vocab - 1) + 1;  // another known item
+    }
+    const model::BatchScores moved = ev.score(d);
+    size_t later_moved = 0;
+    for (size_t k = 0; k + 1 < d.list_offsets.size(); ++k) {
+      for (uint64_t r = d.list_offsets[k] + 1; r < d.list_offsets[k + 1]; ++r) {
+        later_moved += moved.log_p[r] != base.log_p[r];
+      }
+    }
+    EXPECT_GT(later_moved, 0u) << name;
   }
 }
 
