@@ -43,6 +43,7 @@ HeroesOptions HeroesOptions::from_json(const nlohmann::json& j, const std::strin
   o.predict = parse_choice(f.get<std::string>("predict", choice_name(o.predict, kPredicts)),
                            kPredicts, f.path("predict"));
   o.gamma = f.get<double>("gamma", o.gamma);
+  o.item_readout = f.get<bool>("item_readout", o.item_readout);
   FUNNEL_CHECK(o.gamma > 0 && std::isfinite(o.gamma),
                f.path("gamma") << ": expected a number > 0, got " << o.gamma);
   f.finish();
@@ -56,6 +57,7 @@ nlohmann::json HeroesOptions::to_json() const {
   j["boundary"] = choice_name(boundary, kBoundaries);
   j["predict"] = choice_name(predict, kPredicts);
   j["gamma"] = gamma;
+  j["item_readout"] = item_readout;
   return j;
 }
 
@@ -66,14 +68,16 @@ HeroesCellImpl::HeroesCellImpl(int64_t in, const HeroesOptions& options)
   auto uniform = [&](std::vector<int64_t> shape) {
     return torch::empty(shape).uniform_(-bound, bound);
   };
-  w_input = register_parameter("w_input", uniform({16 * H, in}));
-  b_input = register_parameter("b_input", uniform({16 * H}));
+  // 16H gate rows, then the item's own terms of the two logits (option item_readout).
+  const int64_t width = 16 * H + (options.item_readout ? 2 : 0);
+  w_input = register_parameter("w_input", uniform({width, in}));
+  b_input = register_parameter("b_input", uniform({width}));
   for (int b = 0; b < 4; ++b) {
     w_top.push_back(register_parameter("w_top" + std::to_string(b), uniform({4 * H, 2 * H})));
   }
   if (options.list.positions > 0) {
     position_bias_ =
-        register_parameter("position_bias", torch::zeros({options.list.positions, 16 * H}));
+        register_parameter("position_bias", torch::zeros({options.list.positions, width}));
   }
   delta = register_module("delta", torch::nn::Linear(H, H));
   head_c = register_module("head_c", torch::nn::Linear(H, 1));
@@ -135,7 +139,14 @@ torch::Tensor HeroesCellImpl::step(const torch::Tensor& in, const torch::Tensor&
     sc = sc + (between ? keep : torch::ones_like(keep)) * c.f * s_prev;
   }
   const torch::Tensor hc = c.o * torch::tanh(sc);
-  const torch::Tensor logit_c = head_c(hc);
+  // The logits read the state and, with item_readout, the item itself (its column of prepare).
+  const bool item = options_.item_readout;
+  const torch::Tensor item_c = item ? in.narrow(1, 16 * H, 1) : torch::Tensor();
+  const torch::Tensor item_v = item ? in.narrow(1, 16 * H + 1, 1) : torch::Tensor();
+  auto logit = [&](torch::nn::Linear& head, const torch::Tensor& h, const torch::Tensor& own) {
+    return own.defined() ? head(h) + own : head(h);
+  };
+  const torch::Tensor logit_c = logit(head_c, hc, item_c);
 
   // CTR layer, inherent (eq. 10, 12): no Hawkes term.
   torch::Tensor sci = sc, hci = hc, logit_ci = logit_c;
@@ -146,7 +157,7 @@ torch::Tensor HeroesCellImpl::step(const torch::Tensor& in, const torch::Tensor&
     sci = ci.i * ci.g;
     if (within) sci = sci + (between ? keep : torch::ones_like(keep)) * ci.f * S[kScI];
     hci = ci.o * torch::tanh(sci);
-    logit_ci = head_c(hci);
+    logit_ci = logit(head_c, hci, item_c);
   }
 
   // Boundary g_i (eq. 9) from the model's own click prediction, never the label.
@@ -160,14 +171,14 @@ torch::Tensor HeroesCellImpl::step(const torch::Tensor& in, const torch::Tensor&
   torch::Tensor sv = u.i * u.g;
   if (within) sv = sv + u.f * S[kSv];
   const torch::Tensor hv = u.o * torch::tanh(sv);
-  const torch::Tensor logit_v = head_v(hv);
+  const torch::Tensor logit_v = logit(head_v, hv, item_v);
   torch::Tensor svi = sv, hvi = hv, logit_vi = logit_v;
   if (inherent) {
     const Gates ui = activate_gates(pre(3, within ? S[kHvI] : none, between ? hci : none));
     svi = ui.i * ui.g;
     if (within) svi = svi + ui.f * S[kSvI];
     hvi = ui.o * torch::tanh(svi);
-    logit_vi = head_v(hvi);
+    logit_vi = logit(head_v, hvi, item_v);
   }
 
   // Carried to item i + 1: the CVR layer updates where the boundary fires, copies <4> where it

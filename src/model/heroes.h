@@ -39,6 +39,9 @@
 //   percent the hard boundary almost never fires, the CTR layer never summarizes and the CVR
 //   layer never updates; Criteo's click rate (§5.1) is about 40 %. `boundary: hard` is the
 //   paper's gate with the straight-through gradient of HM-RNN (Chung et al. 2016).
+// - The logits also read the item's own encoding (item_readout, default on): without it every
+//   per-item signal has to pass through the gates, and the model learns far more slowly than a
+//   per-item tower (docs/heroes.md, measured).
 // - The behaviour embedding y of eq. 11 is not used (§5.1 leaves it out too), so no label
 //   of any item is an input: an item's prediction depends on the features of the items before
 //   it and its own, nothing else (tests/model/heroes_test.cc perturbs the labels).
@@ -77,9 +80,12 @@ struct HeroesOptions {
   HeroesPredict predict = HeroesPredict::kInherent;
   /// f(x) = gamma log(1 + exp(x / gamma)) of the decay rate (eq. 11, gamma = 5 in §5.1).
   double gamma = 5.0;
+  /// The logits read the item's encoding too: logit = w h + u x_i + b (a linear term of the
+  /// item, computed for all items in prepare()'s GEMM). Off: the paper's readout of h alone.
+  bool item_readout = true;
 
   /// Strict parse: the list model keys plus variant (full, intra, inter, unit), boundary
-  /// (soft, hard), predict (inherent, behavioural), gamma (> 0).
+  /// (soft, hard), predict (inherent, behavioural), gamma (> 0), item_readout.
   static HeroesOptions from_json(const nlohmann::json& j, const std::string& path = "model");
   nlohmann::json to_json() const;
 };
@@ -102,7 +108,8 @@ class HeroesCellImpl : public RecurrentCellImpl {
   static torch::Tensor decay_rate(const torch::Tensor& x, double gamma);
 
   /// Per branch (0 = CTR behavioural, 1 = CTR inherent, 2 = CVR behavioural, 3 = CVR
-  /// inherent): input weights [4H, in], bias [4H], top-down weights [4H, 2H] over
+  /// inherent): input weights [16H (+2 with item_readout), in] and bias (the four branches'
+  /// 4H rows, then the item terms of the click and CVR logits), top-down weights [4H, 2H] over
   /// [own layer's h, other layer's h] (eq. 16); gate rows in the order i, f, o, g~.
   torch::Tensor w_input, b_input;
   std::vector<torch::Tensor> w_top;

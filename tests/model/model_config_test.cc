@@ -153,11 +153,12 @@ std::vector<json> full_options(const std::string& name) {
              {"variant", "inter"},
              {"boundary", "hard"},
              {"predict", "behavioural"},
-             {"gamma", 2.0}}};
+             {"gamma", 2.0},
+             {"item_readout", false}}};
   }
   if (name == "lstm") {
     return {{{"encoder", {8}}, {"activation", "tanh"}, {"hidden", 6}, {"positions", 12}, {"time", "timestamp"},
-             {"time_scale", 60.0}}};
+             {"time_scale", 60.0}, {"item_readout", false}}};
   }
   return {};
 }
