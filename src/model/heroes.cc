@@ -90,9 +90,7 @@ torch::Tensor HeroesCellImpl::decay_rate(const torch::Tensor& x, double gamma) {
 }
 
 torch::Tensor HeroesCellImpl::prepare(const torch::Tensor& x, const PackedLists& lists) {
-  torch::Tensor g = torch::addmm(b_input, x, w_input.t());
-  if (position_bias_.defined()) g = g + position_rows(position_bias_, lists.step_index());
-  return g;
+  return project_inputs(x, w_input, b_input, position_bias_, lists);
 }
 
 std::vector<torch::Tensor> HeroesCellImpl::initial_state(int64_t n,

@@ -103,8 +103,12 @@ torch::Tensor run_lists(RecurrentCellImpl& cell, const PackedLists& lists,
   return torch::cat(outputs, 0);
 }
 
-torch::Tensor position_rows(const torch::Tensor& table, const torch::Tensor& step_index) {
-  return table.index_select(0, step_index.clamp_max(table.size(0) - 1));
+torch::Tensor project_inputs(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                             const torch::Tensor& position_bias, const PackedLists& lists) {
+  torch::Tensor g = torch::addmm(b, x, w.t());
+  if (!position_bias.defined()) return g;
+  return g + position_bias.index_select(
+                 0, lists.step_index().clamp_max(position_bias.size(0) - 1));
 }
 
 LstmCellImpl::LstmCellImpl(int64_t in, int64_t hidden, int64_t positions)
@@ -121,9 +125,7 @@ LstmCellImpl::LstmCellImpl(int64_t in, int64_t hidden, int64_t positions)
 }
 
 torch::Tensor LstmCellImpl::prepare(const torch::Tensor& x, const PackedLists& lists) {
-  torch::Tensor g = torch::addmm(b_input, x, w_input.t());
-  if (position_bias_.defined()) g = g + position_rows(position_bias_, lists.step_index());
-  return g;
+  return project_inputs(x, w_input, b_input, position_bias_, lists);
 }
 
 std::vector<torch::Tensor> LstmCellImpl::initial_state(int64_t n,

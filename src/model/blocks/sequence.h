@@ -113,8 +113,10 @@ class LstmCellImpl : public RecurrentCellImpl {
   torch::Tensor position_bias_;  // [positions, 4H] or undefined
 };
 
-/// Per-step learned bias rows [positions, width] (the one-hot position of footnote 3 times its
-/// weights): rows of `step_index`, clamped to the last position.
-torch::Tensor position_rows(const torch::Tensor& table, const torch::Tensor& step_index);
+/// The input projection of a cell's gates for all packed items, x w^T + b, plus the per-step
+/// learned bias rows of `position_bias` [positions, width] when defined (the one-hot position
+/// of footnote 3 times its weights; steps beyond the last share the last).
+torch::Tensor project_inputs(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                             const torch::Tensor& position_bias, const PackedLists& lists);
 
 }  // namespace funnel::model
