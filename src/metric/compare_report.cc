@@ -242,6 +242,23 @@ std::string compare_markdown(const nlohmann::json& compare) {
     out << "\n";
   }
 
+  // (d) NDCG where the data has a list column (HEROES §5.1: over the whole list).
+  bool ndcg = false;
+  for (const auto& run : compare.value("runs", nlohmann::json::array())) {
+    if (find_path(run, {"test", "ctr", "ndcg"})) ndcg = true;
+  }
+  if (ndcg) {
+    out << "#### NDCG (whole list)\n\n";
+    stats_table(out, compare, models,
+                {{"CTR NDCG", {"test", "ctr", "ndcg"}, 4},
+                 {"CTR NDCG@5", {"test", "ctr", "ndcg@5"}, 4},
+                 {"CTCVR NDCG", {"test", "ctcvr", "ndcg"}, 4},
+                 {"CTCVR NDCG@5", {"test", "ctcvr", "ndcg@5"}, 4}},
+                /*with_std=*/true);
+    out << "\nEach list ranked by the model's P(click) (CTR) or entire-space P(conversion) "
+           "(CTCVR) against the event's 0/1 label; mean over the lists with a positive.\n\n";
+  }
+
   // Failed runs: recorded, not fatal.
   bool failed = false;
   for (const auto& run : compare.value("runs", nlohmann::json::array())) {

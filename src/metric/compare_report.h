@@ -2,7 +2,8 @@
 // Paper-style tables of a `funnel compare` result (compare.json): per model the mean +- std over
 // seeds of the test metrics, the AUC gain over the DNN baseline (AutoHERI Table 2), F1 /
 // precision / recall at the top 0.1 %, 0.6 %, 1 % (ESM2 tables 4-5), GAUC where the data has a
-// group column, and the oracle row when the data carries the true probabilities.
+// group column, NDCG of the CTR and CTCVR over the whole list and @5 where it has a list column
+// (HEROES §5.1), and the oracle row when the data carries the true probabilities.
 // No LibTorch here: JSON in, markdown out.
 
 #include <cstddef>

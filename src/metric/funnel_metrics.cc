@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include "core/choice.h"
 #include "core/error.h"
 #include "metric/gauc.h"
 #include "metric/metric_set.h"
+#include "metric/ndcg.h"
 #include "metric/top_k.h"
 
 namespace funnel::metric {
@@ -41,6 +43,23 @@ nlohmann::json evaluate(const std::vector<float>& ps, const std::vector<float>& 
   return j;
 }
 
+// The NDCG cut-offs of an entry: the whole list (HEROES §5.1) and the usual top ranks.
+constexpr size_t kWholeList = SIZE_MAX;
+const std::vector<size_t> kNdcgCuts = {kWholeList, 1, 3, 5, 10};
+const std::vector<std::string> kNdcgKeys = {"ndcg", "ndcg@1", "ndcg@3", "ndcg@5", "ndcg@10"};
+
+/// NDCG of each list ranked by `ps` against the 0/1 labels `ys` (rows aligned with `lists`).
+void add_ndcg(const std::vector<float>& ps, const std::vector<float>& ys,
+              const std::vector<uint64_t>& lists, nlohmann::json* j) {
+  // With 0/1 labels the exponential gain 2^y - 1 equals y: the choice does not matter.
+  const auto rs =
+      metric::ndcg(ps.data(), ys.data(), lists.data(), ps.size(), kNdcgCuts, Gain::kExponential);
+  for (size_t c = 0; c < kNdcgCuts.size(); ++c) (*j)[kNdcgKeys[c]] = num(rs[c].value);
+  // A list with a positive has IDCG@k > 0 at every k: the counts do not depend on k.
+  (*j)["ndcg_lists_used"] = rs[0].lists_used;
+  (*j)["ndcg_lists_skipped"] = rs[0].lists_skipped;
+}
+
 }  // namespace
 
 std::vector<FunnelMetricEntry> funnel_metric_entries(const std::vector<std::string>& events,
@@ -65,7 +84,8 @@ namespace {
 
 // The scalars early stopping can follow, and their direction.
 constexpr Choice<bool> kFollowable[] = {
-    {"auc", true}, {"gauc", true}, {"gauc_unweighted", true}, {"nll", false}};
+    {"auc", true},    {"gauc", true},   {"gauc_unweighted", true}, {"ndcg", true}, {"ndcg@1", true},
+    {"ndcg@3", true}, {"ndcg@5", true}, {"ndcg@10", true},         {"nll", false}};
 
 }  // namespace
 
@@ -83,9 +103,20 @@ MetricPath parse_metric_path(const std::string& text, const std::string& path) {
 
 void MetricPath::check_entry(const std::vector<std::string>& events,
                              const std::vector<int>& parents, const std::string& path) const {
-  std::vector<std::string> names;
-  for (const auto& e : funnel_metric_entries(events, parents)) names.push_back(e.name);
+  const std::vector<FunnelMetricEntry> entries = funnel_metric_entries(events, parents);
+  std::vector<std::string> names, all_impressions;
+  for (const auto& e : entries) {
+    names.push_back(e.name);
+    if (e.given < 0) all_impressions.push_back(e.name);
+  }
   check_choice(entry, names, path + " (entry before the dot)");
+  if (metric.compare(0, 4, "ndcg") == 0) {
+    // funnel_metrics writes NDCG only for the entries on all impressions (see the header).
+    const auto it = std::find_if(entries.begin(), entries.end(),
+                                 [&](const FunnelMetricEntry& e) { return e.name == entry; });
+    FUNNEL_CHECK(it->given < 0, path << ": " << metric << " is measured on all impressions only ("
+                                     << choice_list(all_impressions) << "), not on " << entry);
+  }
 }
 
 double MetricPath::value_in(const nlohmann::json& metrics) const {
@@ -102,7 +133,10 @@ void check_funnel_predictions(const FunnelPredictions& p, const std::vector<std:
   FUNNEL_CHECK(E >= 1 && parents.size() == E, who << ": one parent per event");
   FUNNEL_CHECK(p.log_p.size() == E * p.n && p.labels.size() == E * p.n,
                who << ": predictions and labels must be [events x rows]");
-  FUNNEL_CHECK(p.group.empty() || p.group.size() == p.n, who << ": one group per row");
+  FUNNEL_CHECK(p.group.empty() || p.group.size() == p.n,
+               who << ": one group per row, got " << p.group.size() << " for " << p.n << " rows");
+  FUNNEL_CHECK(p.list.empty() || p.list.size() == p.n,
+               who << ": one list id per row, got " << p.list.size() << " for " << p.n << " rows");
 }
 
 void entry_rows(const FunnelPredictions& p, const FunnelMetricEntry& entry,
@@ -139,6 +173,10 @@ nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std:
   for (const FunnelMetricEntry& entry : funnel_metric_entries(events, parents)) {
     entry_rows(p, entry, &probs, &labels, &group);
     j[entry.name] = evaluate(probs, labels, group, o);
+    // On all impressions entry_rows keeps every row in order, so probs line up with p.list.
+    if (o.ndcg && !p.list.empty() && entry.given < 0) {
+      add_ndcg(probs, labels, p.list, &j[entry.name]);
+    }
   }
   return j;
 }
@@ -146,13 +184,17 @@ nlohmann::json funnel_metrics(const FunnelPredictions& p, const std::vector<std:
 std::string funnel_metrics_table(const nlohmann::json& splits) {
   auto value = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
   char buf[256];
-  int width = 10;  // the split column fits the longest name ("test (oracle)")
+  int width = 10;     // the split column fits the longest name ("test (oracle)")
+  bool ndcg = false;  // an NDCG column when some entry has one (data with lists)
   for (const auto& [split, metrics] : splits.items()) {
     width = std::max(width, static_cast<int>(std::min<size_t>(split.size(), 60)));
+    if (!metrics.is_object()) continue;
+    for (const auto& [entry, m] : metrics.items()) ndcg = ndcg || m.contains("ndcg");
   }
-  std::snprintf(buf, sizeof buf, "%-*s %-20s %8s %8s %10s\n", width, "split", "entry", "AUC", "NLL",
+  std::snprintf(buf, sizeof buf, "%-*s %-20s %8s %8s %10s", width, "split", "entry", "AUC", "NLL",
                 "rows");
   std::string out = buf;
+  out += ndcg ? "     NDCG\n" : "\n";
   for (const auto& [split, metrics] : splits.items()) {
     if (!metrics.is_object()) continue;
     std::vector<std::string> entries = {"ctr", "cvr", "ctcvr"};
@@ -162,11 +204,18 @@ std::string funnel_metrics_table(const nlohmann::json& splits) {
     for (const auto& entry : entries) {
       if (!metrics.contains(entry)) continue;
       const auto& m = metrics.at(entry);
-      std::snprintf(buf, sizeof buf, "%-*s %-20s %8.4f %8.5f %10llu\n", width, split.c_str(),
+      std::snprintf(buf, sizeof buf, "%-*s %-20s %8.4f %8.5f %10llu", width, split.c_str(),
                     entry.c_str(), value(m.value("auc", nlohmann::json())),
                     value(m.value("nll", nlohmann::json())),
                     static_cast<unsigned long long>(m.value("count", 0)));
       out += buf;
+      if (ndcg && m.contains("ndcg")) {
+        std::snprintf(buf, sizeof buf, " %8.4f", value(m["ndcg"]));
+        out += buf;
+      } else if (ndcg) {
+        out += "        -";  // a conditional entry: no NDCG (see the header)
+      }
+      out += "\n";
     }
   }
   return out;

@@ -30,5 +30,10 @@ NdcgResult ndcg(const float* scores, const float* relevance, const uint64_t* lis
                 size_t k, Gain gain = Gain::kExponential);
 NdcgResult ndcg(const std::vector<float>& scores, const std::vector<float>& relevance,
                 const std::vector<uint64_t>& lists, size_t k, Gain gain = Gain::kExponential);
+/// NDCG at every k of `ks` (one result per k, in order) with one grouping and one sort per
+/// list: the same values as one call per k. k = SIZE_MAX is the whole list.
+std::vector<NdcgResult> ndcg(const float* scores, const float* relevance, const uint64_t* lists,
+                             size_t n, const std::vector<size_t>& ks,
+                             Gain gain = Gain::kExponential);
 
 }  // namespace funnel::metric

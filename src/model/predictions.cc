@@ -21,6 +21,7 @@ PredictionCollector::PredictionCollector(const data::Layout& layout, bool with_t
     if (with_truth) truth_[e].reserve(expected_rows);
   }
   if (layout.has_group) group_.reserve(expected_rows);
+  if (layout.has_list) list_.reserve(expected_rows);
 }
 
 void PredictionCollector::add(const data::Batch& b, const BatchScores& s) {
@@ -34,6 +35,7 @@ void PredictionCollector::add(const data::Batch& b, const BatchScores& s) {
     for (auto& v : labels_) v.resize(end);
     for (auto& v : truth_) v.resize(end);
     if (layout_.has_group) group_.resize(end);
+    if (layout_.has_list) list_.resize(end);
     rows_ = end;
   }
   std::vector<float> row_truth(with_truth_ ? E : 0);
@@ -44,6 +46,7 @@ void PredictionCollector::add(const data::Batch& b, const BatchScores& s) {
       labels_[e][r] = b.labels[e * b.size + i];
     }
     if (layout_.has_group) group_[r] = b.group[i];
+    if (layout_.has_list) list_[r] = b.list[i];
     if (with_truth_) {
       truth_log_p_row(layout_, &b.aux[i * b.num_aux], row_truth.data());
       for (size_t e = 0; e < E; ++e) truth_[e][r] = row_truth[e];
@@ -60,6 +63,7 @@ metric::FunnelPredictions PredictionCollector::gather(
     p.labels.insert(p.labels.end(), labels_[e].begin(), labels_[e].end());
   }
   p.group = group_;
+  p.list = list_;
   return p;
 }
 
@@ -100,6 +104,7 @@ std::optional<metric::FunnelPredictions> truth_predictions(const data::Cache& ca
     }
   }
   if (layout.has_group) p.group.assign(split.group(), split.group() + n);
+  if (layout.has_list) p.list.assign(split.list(), split.list() + n);
   return p;
 }
 

@@ -38,7 +38,7 @@ class PredictionCollector {
 
   void add(const data::Batch& batch, const BatchScores& scores);
   size_t rows() const { return rows_; }
-  /// The model's predictions with the labels (and groups), event-major.
+  /// The model's predictions with the labels (and groups and list ids), event-major.
   metric::FunnelPredictions predictions() const;
   /// The oracle's: the same labels, the true log-probabilities. Needs with_truth.
   metric::FunnelPredictions truth() const;
@@ -50,7 +50,7 @@ class PredictionCollector {
   bool with_truth_;
   size_t rows_ = 0;
   std::vector<std::vector<float>> log_p_, labels_, truth_;
-  std::vector<uint64_t> group_;
+  std::vector<uint64_t> group_, list_;
 };
 
 /// Entire-space log P(event) of the truth for one row whose aux values start at `aux_row`,

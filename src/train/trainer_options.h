@@ -48,8 +48,8 @@ struct TrainerOptions {
   /// report's training curve); 0 = no loss log.
   int64_t log_loss_every = 10;
   /// Early stopping: metric on the validation split, "<entry>.<metric>" (e.g. cvr.auc,
-  /// ctcvr.nll); higher is better for auc/gauc, lower for nll. Checked when parsed (the
-  /// metric) and against the funnel (the entry) by the experiment and the trainer.
+  /// ctcvr.nll, ctr.ndcg); higher is better for auc/gauc/ndcg, lower for nll. Checked when
+  /// parsed (the metric) and against the funnel (the entry) by the experiment and the trainer.
   std::string early_stop_metric = "cvr.auc";
   /// Evaluations without improvement before stopping (0 = never stop early).
   int patience = 2;

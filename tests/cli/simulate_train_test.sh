@@ -83,6 +83,11 @@ grep -q "lists, mean length 10.00, longest 10" "$W/lists_stats.txt"
 import json, sys
 m, st = (json.load(open(p)) for p in sys.argv[1:])
 assert m["test"]["ctr"]["auc"] > 0.6, m["test"]["ctr"]["auc"]
+# NDCG per list on the entries over all impressions (lists of 10: the whole list is @10).
+ctr = m["test"]["ctr"]
+assert 0 < ctr["ndcg"] <= 1 and ctr["ndcg_lists_used"] > 0, ctr
+assert abs(ctr["ndcg"] - ctr["ndcg@10"]) < 1e-9 and ctr["ndcg@1"] <= 1, ctr
+assert "ndcg" in m["test"]["ctcvr"] and "ndcg" not in m["test"]["cvr"], m["test"]
 tr = st["splits"]["train"]["lists"]
 assert tr["lists"] * 10 == st["splits"]["train"]["rows"] and tr["ungrouped"] == 0, tr
 assert dict(tr["length_histogram"])["6-10"] == tr["lists"], tr

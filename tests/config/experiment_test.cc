@@ -129,7 +129,9 @@ TEST(ParseExperiment, MisspelledEarlyStoppingMetricListsTheChoices) {
   const std::string metric = error_of(
       [&] { load_experiment(p, {"train.early_stop_metric=cvr.acu"}, Command::kTrain); });
   EXPECT_NE(metric.find("train.early_stop_metric"), std::string::npos) << metric;
-  EXPECT_NE(metric.find("auc, gauc, gauc_unweighted or nll"), std::string::npos) << metric;
+  EXPECT_NE(metric.find("auc, gauc, gauc_unweighted, ndcg, ndcg@1, ndcg@3, ndcg@5, ndcg@10 or nll"),
+            std::string::npos)
+      << metric;
   EXPECT_NE(metric.find("'acu'"), std::string::npos) << metric;
   const std::string entry = error_of(
       [&] { load_experiment(p, {"train.early_stop_metric=cvrr.auc"}, Command::kTrain); });

@@ -72,5 +72,31 @@ TEST(CompareReportTest, NoGainColumnsWithoutTheBaseline) {
   EXPECT_NE(md.find("| esmm | 1 | 0.6000 | 0.7000 |"), std::string::npos) << md;
 }
 
+TEST(CompareReportTest, NdcgTableOnlyWhenRunsHaveNdcg) {
+  nlohmann::json c;
+  c["models"] = {"heroes", "esmm"};
+  c["runs"] = {run("heroes", 1, 0.70, 0.80), run("heroes", 2, 0.72, 0.82),
+               run("esmm", 1, 0.70, 0.80)};
+  EXPECT_EQ(compare_markdown(c).find("NDCG"), std::string::npos);
+  for (size_t i = 0; i < 2; ++i) {
+    auto& test = c["runs"][i]["test"];
+    test["ctr"]["ndcg"] = 0.50 + 0.2 * i;
+    test["ctr"]["ndcg@5"] = 0.40;
+    test["ctcvr"]["ndcg"] = 0.30;
+    test["ctcvr"]["ndcg@5"] = nullptr;  // no list with a conversion
+  }
+  c["oracle"]["test"] = c["runs"][0]["test"];
+  const std::string md = compare_markdown(c);
+  EXPECT_NE(md.find("#### NDCG (whole list)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| model | runs | CTR NDCG | CTR NDCG@5 | CTCVR NDCG | CTCVR NDCG@5 |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| heroes | 2 | 0.6000 ± 0.1414 | 0.4000 ± 0.0000 | 0.3000 ± 0.0000 | - |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| esmm | 1 | - | - | - | - |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| *oracle* | - | 0.5000 | 0.4000 | 0.3000 | - |"), std::string::npos) << md;
+}
+
 }  // namespace
 }  // namespace funnel::metric

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <numeric>
 #include <vector>
@@ -114,6 +115,35 @@ TEST(Ndcg, ListsWithoutRelevanceAreSkippedAndCounted) {
   const NdcgResult none = ndcg({0.1f}, {0}, {1}, 2);
   EXPECT_TRUE(std::isnan(none.value));
   EXPECT_TRUE(std::isnan(ndcg({}, {}, std::vector<uint64_t>{}, 5).value));
+}
+
+TEST(Ndcg, SeveralKsEqualOneCallPerK) {
+  Rng rng(5);
+  const size_t n = 500;
+  std::vector<float> s(n), rel(n);
+  std::vector<uint64_t> lists(n);
+  std::map<uint64_t, size_t> sizes;
+  for (size_t i = 0; i < n; ++i) {
+    s[i] = static_cast<float>(rng.below(6));  // ties
+    rel[i] = rng.uniform() < 0.7 ? 0.0f : static_cast<float>(rng.below(3));
+    lists[i] = rng.below(40);
+    ++sizes[lists[i]];
+  }
+  size_t longest = 0;
+  for (const auto& [id, m] : sizes) longest = std::max(longest, m);
+  const std::vector<size_t> ks = {SIZE_MAX, 1, 3, 5, 10};
+  const std::vector<NdcgResult> rs = ndcg(s.data(), rel.data(), lists.data(), n, ks);
+  ASSERT_EQ(rs.size(), ks.size());
+  for (size_t j = 0; j < ks.size(); ++j) {
+    const NdcgResult one = ndcg(s, rel, lists, ks[j]);
+    EXPECT_EQ(rs[j].value, one.value) << "k=" << ks[j];
+    EXPECT_EQ(rs[j].lists_used, one.lists_used);
+    EXPECT_EQ(rs[j].lists_skipped, one.lists_skipped);
+  }
+  // k = SIZE_MAX is the whole list: the same as k = the longest list.
+  EXPECT_EQ(rs[0].value, ndcg(s, rel, lists, longest).value);
+  EXPECT_LT(rs[1].value, rs[0].value);
+  EXPECT_THROW(ndcg(s.data(), rel.data(), lists.data(), n, std::vector<size_t>{3, 0}), Error);
 }
 
 TEST(Ndcg, RejectsBadInput) {
