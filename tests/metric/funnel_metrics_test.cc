@@ -49,13 +49,19 @@ TEST(FunnelMetrics, NamesAndPopulations) {
   EXPECT_FALSE(j.contains("gauc"));
 }
 
-TEST(FunnelMetrics, ThreeEventsHaveIntermediateEntries) {
+/// Four rows of a click -> arrival -> conversion funnel.
+FunnelPredictions three_event_predictions() {
   FunnelPredictions p;
   p.n = 4;
   p.log_p = {std::log(0.5f), std::log(0.4f), std::log(0.3f), std::log(0.2f),
              std::log(0.25f), std::log(0.2f), std::log(0.1f), std::log(0.1f),
              std::log(0.1f), std::log(0.1f), std::log(0.05f), std::log(0.01f)};
   p.labels = {1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0};
+  return p;
+}
+
+TEST(FunnelMetrics, ThreeEventsHaveIntermediateEntries) {
+  FunnelPredictions p = three_event_predictions();
   p.group = {1, 1, 2, 2};
   const auto j = funnel_metrics(p, {"click", "arrival", "conversion"}, {-1, 0, 1});
   for (const char* k : {"ctr", "cvr", "ctcvr", "arrival", "arrival|click", "conversion|arrival"}) {
@@ -172,12 +178,7 @@ TEST(FunnelMetrics, NdcgOfAListWithoutPositivesIsNullAndCounted) {
 }
 
 TEST(FunnelMetrics, NdcgOnlyWithListsAndOnlyOnAllImpressions) {
-  FunnelPredictions p;
-  p.n = 4;
-  p.log_p = {std::log(0.5f),  std::log(0.4f), std::log(0.3f),  std::log(0.2f),
-             std::log(0.25f), std::log(0.2f), std::log(0.1f),  std::log(0.1f),
-             std::log(0.1f),  std::log(0.1f), std::log(0.05f), std::log(0.01f)};
-  p.labels = {1, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0};
+  FunnelPredictions p = three_event_predictions();
   const std::vector<std::string> events = {"click", "arrival", "conversion"};
   const std::vector<int> parents = {-1, 0, 1};
   const char* keys[] = {
