@@ -128,13 +128,13 @@ torch::Tensor HeroesCellImpl::step(const torch::Tensor& in, const torch::Tensor&
   const torch::Tensor keep = 1 - gp;
 
   // CTR layer, behavioural (eq. 10-12 with the Hawkes state of eq. 11).
-  const Gates c = activate_gates(pre(0, within && between ? keep * S[kHc] : (within ? S[kHc] : none),
-                                     between ? gp * S[kHv] : none));
+  // Without the links between the layers the boundary stays 0, so keep = 1 there.
+  const Gates c = activate_gates(pre(0, within ? keep * S[kHc] : none, between ? gp * S[kHv] : none));
   torch::Tensor sc = c.i * c.g;
   if (within) {
     const torch::Tensor s_prev =
         hawkes ? S[kScI] + (S[kSc] - S[kScI]) * torch::exp(-S[kDelta] * dt) : S[kSc];
-    sc = sc + (between ? keep : torch::ones_like(keep)) * c.f * s_prev;
+    sc = sc + keep * c.f * s_prev;
   }
   const torch::Tensor hc = c.o * torch::tanh(sc);
   // The logits read the state and, with item_readout, the item itself (its column of prepare).
@@ -150,10 +150,9 @@ torch::Tensor HeroesCellImpl::step(const torch::Tensor& in, const torch::Tensor&
   torch::Tensor sci = sc, hci = hc, logit_ci = logit_c;
   if (inherent) {
     const Gates ci =
-        activate_gates(pre(1, within && between ? keep * S[kHcI] : (within ? S[kHcI] : none),
-                           between ? gp * S[kHvI] : none));
+        activate_gates(pre(1, within ? keep * S[kHcI] : none, between ? gp * S[kHvI] : none));
     sci = ci.i * ci.g;
-    if (within) sci = sci + (between ? keep : torch::ones_like(keep)) * ci.f * S[kScI];
+    if (within) sci = sci + keep * ci.f * S[kScI];
     hci = ci.o * torch::tanh(sci);
     logit_ci = logit(head_c, hci, item_c);
   }
