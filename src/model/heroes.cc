@@ -200,7 +200,8 @@ torch::Tensor HeroesCellImpl::step(const torch::Tensor& in, const torch::Tensor&
 }
 
 HeroesModel::HeroesModel(const FunnelSpec& funnel, int64_t input_dim, HeroesOptions options)
-    : ListModel(input_dim, options.list), options_(std::move(options)) {
+    : ListModel(input_dim, static_cast<int64_t>(funnel.num_events()), options.list),
+      options_(std::move(options)) {
   funnel.validate();
   FUNNEL_CHECK(funnel.num_events() == 2 && funnel.parents[1] == 0,
                "model 'heroes': the funnel must be click -> conversion (two events, the second "

@@ -22,6 +22,13 @@
 
 namespace funnel::model {
 
+/// What a list model may know of the behaviour on earlier items of a list at inference.
+enum class ListFeedback {
+  kNone,      ///< nothing: item i is scored from the features of items 1..i (the default)
+  kObserved,  ///< the labels of items 1..i-1 too, where a deployment observes them (a feed
+              ///< scored item by item); never item i's own, nor a later item's
+};
+
 struct ListModelOptions {
   /// Hidden widths of the per-item MLP encoder (empty: the feature row itself).
   std::vector<int64_t> encoder = {128};
@@ -35,8 +42,13 @@ struct ListModelOptions {
   ListTime time = ListTime::kPosition;
   /// With time = timestamp: time stamp units per time unit.
   double time_scale = 1.0;
+  /// `observed`: item i's input also holds the labels of item i-1 of its list (zeros at the
+  /// first item), so the state carries every earlier item's behaviour: HEROES's behaviour
+  /// embedding y (eq. 11) from observed behaviour, through the encoder.
+  ListFeedback feedback = ListFeedback::kNone;
 
-  /// Reads the keys above (encoder, activation, hidden, positions, time, time_scale) from `f` (each optional).
+  /// Reads the keys above (encoder, activation, hidden, positions, time, time_scale, feedback)
+  /// from `f` (each optional).
   void read(JsonFields& f);
   /// The keys above, resolved.
   void write(nlohmann::json& j) const;
@@ -47,6 +59,9 @@ struct ListModelOptions {
 class ListModel : public FunnelModel {
  public:
   bool reads_lists() const override { return true; }
+  bool reads_feedback() const override {
+    return list_options_.feedback == ListFeedback::kObserved;
+  }
 
  protected:
   /// A batch's lists in packed order: the encoded items and the time deltas.
@@ -55,12 +70,14 @@ class ListModel : public FunnelModel {
     torch::Tensor x;   ///< [rows, encoder width], packed
     torch::Tensor dt;  ///< [rows, 1], packed
   };
-  ListModel(int64_t input_dim, const ListModelOptions& options);
+  /// `events`: the funnel's events (the width of the observed feedback).
+  ListModel(int64_t input_dim, int64_t events, const ListModelOptions& options);
   Packed pack(const ModelInput& input);
   int64_t encoded_dim() const { return encoded_dim_; }
 
  private:
   ListModelOptions list_options_;
+  int64_t events_;
   Mlp encoder_{nullptr};
   int64_t encoded_dim_;
 };

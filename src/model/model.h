@@ -29,6 +29,9 @@ class FunnelModel : public torch::nn::Module {
   /// evaluator give them batches of whole lists (data::LoaderOptions::lists), and they need
   /// ModelInput::list_offsets.
   virtual bool reads_lists() const { return false; }
+  /// True for a list model with `feedback: observed`: ModelInput::feedback then holds the rows'
+  /// labels, and the model reads those of a list's earlier items only (list_model.h).
+  virtual bool reads_feedback() const { return false; }
 };
 
 struct ModelEntry {

@@ -4,7 +4,7 @@
 
 namespace funnel::model {
 
-ModelInput model_input(const data::Batch& batch, const torch::Tensor& x) {
+ModelInput model_input(const data::Batch& batch, const torch::Tensor& x, bool feedback) {
   ModelInput in(x);
   const auto n = static_cast<int64_t>(batch.size);
   if (batch.position.size() == batch.size && n > 0) {
@@ -24,6 +24,15 @@ ModelInput model_input(const data::Batch& batch, const torch::Tensor& x) {
         torch::from_blob(const_cast<uint64_t*>(batch.list_offsets.data()),
                          {static_cast<int64_t>(batch.list_offsets.size())}, torch::kInt64)
             .to(x.device(), torch::kInt64, /*non_blocking=*/false, /*copy=*/true);
+  }
+  if (feedback) {
+    FUNNEL_CHECK(batch.labels.size() == batch.num_events * batch.size,
+                 "model input: observed feedback needs the batch's labels");
+    in.feedback = torch::from_blob(const_cast<float*>(batch.labels.data()),
+                                   {static_cast<int64_t>(batch.num_events), n}, torch::kFloat32)
+                      .t()
+                      .to(x.device(), x.scalar_type(), /*non_blocking=*/false, /*copy=*/true)
+                      .contiguous();
   }
   return in;
 }

@@ -22,6 +22,10 @@ struct ModelInput {
   torch::Tensor positions;
   /// [B] int64 time stamp of each row; undefined when the data has none.
   torch::Tensor timestamps;
+  /// [B, events] float: the rows' labels, filled only for a model that reads_feedback() (a
+  /// list model with `feedback: observed`, which reads those of item j for the items after j
+  /// in its list only); undefined otherwise, so no other model can read a label.
+  torch::Tensor feedback;
 
   ModelInput() = default;
   /// Rows without list structure. Implicit: a bare row tensor is a valid input of every model.
@@ -35,7 +39,8 @@ struct ModelInput {
 
 /// The input of a batch: its rows `x` and, when the batch carries them, the rows' positions and
 /// time stamps ([B] int64 on x's device), and the list offsets of a batch of whole lists
-/// (data::Batch::list_offsets, LoaderOptions::lists).
-ModelInput model_input(const data::Batch& batch, const torch::Tensor& x);
+/// (data::Batch::list_offsets, LoaderOptions::lists). `feedback`: also the batch's labels
+/// (FunnelModel::reads_feedback()).
+ModelInput model_input(const data::Batch& batch, const torch::Tensor& x, bool feedback = false);
 
 }  // namespace funnel::model

@@ -17,12 +17,12 @@
 #include "model/esm2.h"
 #include "model/esmm.h"
 #include "model/heroes.h"
-#include "model/lstm.h"
 #include "model/mmoe.h"
 #include "model/model.h"
 #include "model/model_config.h"
 #include "model/multi_dr.h"
 #include "model/ple.h"
+#include "model/sequence_model.h"
 #include "model/shared_bottom.h"
 #include "model/taml.h"
 
@@ -119,10 +119,26 @@ const std::vector<ModelEntry>& model_registry() {
           "heroes",
           "HEROES: hierarchical recurrent model over each list, a CTR and a CVR layer of units "
           "with inherent and Hawkes-decayed behavioural states; reads whole lists"),
-      entry<LstmOptions, LstmModel>(
+      entry<LstmOptions, SequenceModel>(
           "lstm",
           "LSTM: one LSTM over each list, a linear head per event on its hidden state (HEROES "
           "Table 2 baseline); reads whole lists"),
+      entry<TimeLstmOptions, SequenceModel>(
+          "time_lstm",
+          "Time-LSTM: an LSTM whose time gates read the gap to the list's previous item "
+          "(Time-LSTM 3, HEROES Table 2 baseline); reads whole lists"),
+      entry<NhpOptions, SequenceModel>(
+          "nhp",
+          "NHP: the continuous-time LSTM of the neural Hawkes process, its cell decaying between "
+          "items (HEROES Table 2 baseline); reads whole lists"),
+      entry<DupnOptions, SequenceModel>(
+          "dupn",
+          "DUPN: an LSTM over each list with attention over the items so far queried by the "
+          "item, a head per task (HEROES Table 2 baseline); reads whole lists"),
+      entry<NarmOptions, SequenceModel>(
+          "narm",
+          "NARM: a GRU over each list, its state and an attention over the states so far, a "
+          "bilinear decoder with the item (HEROES Table 2 baseline); reads whole lists"),
   };
   return kModels;
 }

@@ -60,7 +60,8 @@ double ArchSearch::alpha_step(const data::Batch& batch) {
   FreezeGuard theta_fixed(net_->weight_parameters());
   // The embeddings are part of Theta: no gradient into the looked-up rows, no sparse update.
   const torch::Tensor x = embedding_->lookup(batch).detach();
-  const model::FunnelOutput out = net_->forward(model::model_input(batch, x));
+  const model::FunnelOutput out =
+      net_->forward(model::model_input(batch, x, net_->reads_feedback()));
   const torch::Tensor labels = batch_labels(batch);
   // Funnel loss (eq. 2 / eq. 4) + the entropy regulariser, which the model puts in aux_loss.
   const torch::Tensor total = loss_.compute(out, labels, options_.alpha_space).total;

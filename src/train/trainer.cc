@@ -81,7 +81,8 @@ double Trainer::step(const data::Batch& batch, StepTimes* times) {
   Stopwatch watch;
   const torch::Tensor x = embedding_->lookup(batch);
   lap(watch, times ? &times->lookup : nullptr);
-  const model::FunnelOutput out = model_->forward(model::model_input(batch, x));
+  const model::FunnelOutput out =
+      model_->forward(model::model_input(batch, x, model_->reads_feedback()));
   lap(watch, times ? &times->forward : nullptr);
   const torch::Tensor labels = batch_labels(batch);
   const FunnelLossValue loss = loss_.compute(out, labels, model_->training_space());

@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "model/blocks/sequence.h"
 #include "model/heroes.h"
-#include "model/lstm.h"
+#include "model/sequence_model.h"
 #include "model/model.h"
 #include "model/model_input.h"
 #include "funnels.h"
@@ -313,9 +313,9 @@ ModelInput lists_input(const torch::Tensor& x, std::vector<int64_t> off) {
 }
 
 TEST(ListModelsTest, BatchingAndPaddingChangeNothing) {
-  for (const std::string name : {"heroes", "lstm"}) {
+  for (const std::string name : {"heroes", "lstm", "time_lstm", "nhp", "dupn", "narm"}) {
     for (const std::string variant : {"full", "intra", "inter", "unit"}) {
-      if (name == "lstm" && variant != "full") continue;
+      if (name != "heroes" && variant != "full") continue;
       torch::manual_seed(31);
       json opt = {{"hidden", 5}, {"encoder", {6}}, {"positions", 4},
                   {"item_readout", variant != "inter"}};
@@ -408,12 +408,15 @@ TEST(ListModelsTest, OptionsAndErrors) {
   EXPECT_THROW(HeroesOptions::from_json(json{{"gamma", 0}}), Error);
   EXPECT_THROW(HeroesOptions::from_json(json{{"time_scale", -1}}), Error);
   EXPECT_THROW(HeroesOptions::from_json(json{{"hiden", 3}}), Error);
+  EXPECT_THROW(HeroesOptions::from_json(json{{"feedback", "labels"}}), Error);
+  EXPECT_EQ(HeroesOptions::from_json(json{{"feedback", "observed"}}).list.feedback,
+            ListFeedback::kObserved);
   EXPECT_THROW(LstmOptions::from_json(json{{"variant", "full"}}), Error);
   // HEROES is a two-layer model of click -> conversion.
   EXPECT_THROW(make_model("heroes", FunnelSpec{{"c", "a", "v"}, {-1, 0, 1}}, 4, json()), Error);
   EXPECT_NO_THROW(make_model("lstm", FunnelSpec{{"c", "a", "v"}, {-1, 0, 1}}, 4, json()));
   // Rows without lists are refused with a message that says what is missing.
-  for (const std::string name : {"heroes", "lstm"}) {
+  for (const std::string name : {"heroes", "lstm", "time_lstm", "nhp", "dupn", "narm"}) {
     auto m = make_model(name, testing::two_events(), 4, json());
     try {
       m->forward(torch::randn({3, 4}));

@@ -150,15 +150,19 @@ std::vector<json> full_options(const std::string& name) {
              {"positions", 12},
              {"time", "timestamp"},
              {"time_scale", 60.0},
+             {"feedback", "observed"},
              {"variant", "inter"},
              {"boundary", "hard"},
              {"predict", "behavioural"},
              {"gamma", 2.0},
              {"item_readout", false}}};
   }
-  if (name == "lstm") {
-    return {{{"encoder", {8}}, {"activation", "tanh"}, {"hidden", 6}, {"positions", 12}, {"time", "timestamp"},
-             {"time_scale", 60.0}, {"item_readout", false}}};
+  if (name == "lstm" || name == "time_lstm" || name == "nhp" || name == "dupn" || name == "narm") {
+    json o = {{"encoder", {8}},      {"activation", "tanh"}, {"hidden", 6},
+              {"positions", 12},     {"time", "timestamp"},  {"time_scale", 60.0},
+              {"feedback", "observed"}, {"item_readout", false}};
+    if (name == "dupn" || name == "narm") o["attention"] = 7;
+    return {o};
   }
   return {};
 }
@@ -192,7 +196,7 @@ TEST(ModelConfigTest, NamesAreTheRegistrysInTableOrder) {
   std::vector<std::string> names;
   for (const ModelEntry& e : model_registry()) names.emplace_back(e.name);
   EXPECT_EQ(model_names(), names);
-  EXPECT_EQ(names.size(), 17u);
+  EXPECT_EQ(names.size(), 21u);
   for (const auto& n : names) EXPECT_TRUE(is_model_name(n)) << n;
   EXPECT_FALSE(is_model_name("esmn"));
   EXPECT_FALSE(is_model_name(""));

@@ -519,16 +519,29 @@ TEST_F(TrainerTest, ListBatchesReachTheModelInTrainingAndEvaluation) {
 
 // No label leakage (issue 15, DESIGN.md): a list model trained on lists scores a batch the same
 // whatever the labels of its items (of item i and of every later item, for every cut i), while
-// the features of a list's first item do reach its later items' scores.
+// the features of a list's first item do reach its later items' scores. With `feedback:
+// observed` the labels of items i..L still change nothing of items 1..i, and those of item i do
+// reach item i+1 (so the check can fail).
 TEST_F(TrainerTest, ListModelPredictionsNeverReadLabels) {
   const data::Cache cache(make_list_cache(join_path(g_->dir, "lists_leak")));
   const model::FunnelSpec funnel{cache.layout().events, cache.layout().event_parent};
-  for (const std::string name : {"heroes", "lstm"}) {
+  struct Case {
+    std::string name, feedback;
+  };
+  const std::vector<Case> cases = {
+      {"heroes", "none"},     {"lstm", "none"},     {"time_lstm", "none"},
+      {"nhp", "none"},        {"dupn", "none"},     {"narm", "none"},
+      {"heroes", "observed"}, {"lstm", "observed"}, {"narm", "observed"}};
+  for (const Case& m : cases) {
+    const std::string what = m.name + " (feedback " + m.feedback + ")";
+    const bool observed = m.feedback == "observed";
     model::FeatureEmbeddingOptions eo;
     eo.embedding_dim = 4;
     auto emb = std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(), eo);
-    auto net = model::make_model(name, funnel, emb->input_dim(),
-                                 {{"hidden", 8}, {"encoder", {8}}, {"positions", 4}});
+    auto net = model::make_model(
+        m.name, funnel, emb->input_dim(),
+        {{"hidden", 8}, {"encoder", {8}}, {"positions", 4}, {"feedback", m.feedback}});
+    EXPECT_EQ(net->reads_feedback(), observed) << what;
     TrainerOptions o = quick();
     o.epochs = 1;
     o.batch_size = 64;
@@ -556,7 +569,27 @@ TEST_F(TrainerTest, ListModelPredictionsNeverReadLabels) {
           }
         }
       }
-      EXPECT_EQ(ev.score(c).log_p, base.log_p) << name << ": labels from item " << cut;
+      const model::BatchScores flipped = ev.score(c);
+      if (!observed) {
+        EXPECT_EQ(flipped.log_p, base.log_p) << what << ": labels from item " << cut;
+        continue;
+      }
+      size_t next_moved = 0;
+      for (size_t k = 0; k + 1 < c.list_offsets.size(); ++k) {
+        for (uint64_t r = c.list_offsets[k]; r < c.list_offsets[k + 1]; ++r) {
+          const uint64_t i = r - c.list_offsets[k];
+          for (size_t e = 0; e < c.num_events; ++e) {
+            const size_t at = e * c.size + r;
+            if (i <= cut) {
+              EXPECT_EQ(flipped.log_p[at], base.log_p[at])
+                  << what << ": labels from item " << cut << " reach item " << i;
+            } else if (i == cut + 1) {
+              next_moved += flipped.log_p[at] != base.log_p[at];
+            }
+          }
+        }
+      }
+      EXPECT_GT(next_moved, 0u) << what << ": item " << cut << "'s labels never reach the next";
     }
     // The item field of every list's first item changed: later items move.
     data::Batch d = b;
@@ -573,7 +606,7 @@ TEST_F(TrainerTest, ListModelPredictionsNeverReadLabels) {
         later_moved += moved.log_p[r] != base.log_p[r];
       }
     }
-    EXPECT_GT(later_moved, 0u) << name;
+    EXPECT_GT(later_moved, 0u) << what;
   }
 }
 
