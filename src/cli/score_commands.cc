@@ -121,7 +121,9 @@ void add_score_commands(CLI::App& app) {
       ->check(CLI::IsMember({"fail", "skip"}));
   predict->callback([args] {
     const model::LoadedBundle bundle = model::load_bundle(args->bundle);
-    data::DataConfig read = serve::bundle_data_config(bundle, /*with_labels=*/false);
+    // A list model reads its lists (and, with observed feedback, the labels of earlier items).
+    data::DataConfig read = serve::bundle_data_config(
+        bundle, /*with_labels=*/bundle.net->reads_feedback(), bundle.net->reads_lists());
     if (args->on_bad_row == "skip") read.on_bad_row = data::BadRowPolicy::kSkip;
     const char sep =
         args->out.size() > 4 && args->out.substr(args->out.size() - 4) == ".tsv" ? '\t' : ',';

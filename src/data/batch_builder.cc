@@ -28,6 +28,7 @@ void BatchBuilder::clear() {
     if (layout_.sparse[f].multi) batch_.sparse[f].offsets.push_back(0);
   }
   labels_.assign(layout_.num_events(), {});
+  list_starts_.clear();
 }
 
 void BatchBuilder::add(const EncodedRow& row, uint64_t row_index, std::vector<uint64_t>* unknown) {
@@ -71,6 +72,12 @@ void BatchBuilder::add(const EncodedRow& row, uint64_t row_index, std::vector<ui
 const Batch& BatchBuilder::batch() {
   batch_.labels.clear();
   for (const auto& l : labels_) batch_.labels.insert(batch_.labels.end(), l.begin(), l.end());
+  batch_.list_offsets.clear();
+  if (!list_starts_.empty()) {
+    FUNNEL_CHECK(list_starts_.front() == 0, "batch builder: rows before the first list");
+    batch_.list_offsets = list_starts_;
+    batch_.list_offsets.push_back(batch_.size);
+  }
   return batch_;
 }
 

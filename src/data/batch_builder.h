@@ -28,6 +28,9 @@ class BatchBuilder {
   /// id 0 (a missing value, key 0, is not one; bucketised fields have no vocabulary misses).
   void add(const EncodedRow& row, uint64_t row_index, std::vector<uint64_t>* unknown = nullptr);
   size_t size() const { return batch_.size; }
+  /// The next row starts a list: the batch is then one of whole lists, Batch::list_offsets
+  /// holding every start and the end (call before each list's first add()).
+  void start_list() { list_starts_.push_back(batch_.size); }
   /// The batch built so far (label arrays are laid out event-major on access).
   const Batch& batch();
 
@@ -37,6 +40,7 @@ class BatchBuilder {
   std::vector<float> mean_, inv_std_;
   Batch batch_;
   std::vector<std::vector<float>> labels_;  // per event, row-major while appending
+  std::vector<uint64_t> list_starts_;
 };
 
 }  // namespace funnel::data

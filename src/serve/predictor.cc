@@ -1,5 +1,7 @@
 #include "serve/predictor.h"
 
+#include <unordered_map>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "data/batch_builder.h"
@@ -20,15 +22,19 @@ nlohmann::json unknown_values_json(const data::Layout& layout,
   return out;
 }
 
-data::DataConfig bundle_data_config(const model::BundleMeta& bundle, bool with_labels) {
+data::DataConfig bundle_data_config(const model::BundleMeta& bundle, bool with_labels,
+                                    bool lists) {
   data::DataConfig c = bundle.data;
   if (!with_labels) {
-    // Prediction input needs only the features: no labels, group or list bookkeeping.
+    // Prediction input needs only the features: no labels, group or list bookkeeping (a list
+    // model keeps its lists, positions and time stamps).
     c.schema.labels.clear();
     c.schema.group_column.clear();
-    c.schema.list_column.clear();
-    c.schema.position_column.clear();
-    c.schema.timestamp_column.clear();
+    if (!lists) {
+      c.schema.list_column.clear();
+      c.schema.position_column.clear();
+      c.schema.timestamp_column.clear();
+    }
   }
   return c;
 }
@@ -62,6 +68,37 @@ uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& c
     builder.clear();
     ids.clear();
   };
+  const bool lists = bundle.net->reads_lists();
+  FUNNEL_CHECK(!lists || !schema.list_column.empty(),
+               "model '" << bundle.model.name
+                         << "' reads whole lists, but the input's schema names no list column "
+                            "(data.list)");
+  FUNNEL_CHECK(!bundle.net->reads_feedback() || !schema.labels.empty(),
+               "model '" << bundle.model.name
+                         << "' reads the observed behaviour on earlier items (feedback: "
+                            "observed): the input must carry the label columns");
+  // Lists: the list being read, where it started, the lists already done (list key -> its
+  // first line), and the last position seen.
+  bool in_list = false;
+  uint64_t list = 0, list_line = 0;
+  int32_t last_position = 0;
+  std::unordered_map<uint64_t, uint64_t> done;
+  auto start_list = [&](const data::EncodedRow& e, const std::string& path, uint64_t line) {
+    if (in_list) done.emplace(list, list_line);
+    const auto again = done.find(e.list);
+    if (again != done.end()) {
+      throw DataError(path, line, schema.list_column, "list_order",
+                      "this list's rows began at line " + std::to_string(again->second) +
+                          " and come back after other lists: a list model scores whole lists, "
+                          "so the input must be grouped by list (sort it by list, then "
+                          "position)");
+    }
+    if (builder.size() >= options.batch_size) flush();
+    builder.start_list();
+    in_list = true;
+    list = e.list;
+    list_line = line;
+  };
   for (const auto& f : files) {
     auto reader = data::open_reader(read_config, f);
     for (;;) {
@@ -78,6 +115,19 @@ uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& c
       if (has_id) {
         ids.emplace_back(raw.cell[id_slot]);
         enc.aux.pop_back();
+      }
+      if (lists) {
+        if (!in_list || enc.list != list) {
+          start_list(enc, reader->path(), raw.line);
+        } else if (!schema.position_column.empty() && enc.position < last_position) {
+          throw DataError(reader->path(), raw.line, schema.position_column, "list_order",
+                          "position " + std::to_string(enc.position) + " after " +
+                              std::to_string(last_position) +
+                              " in the same list: a list's rows must be ordered by position");
+        }
+        last_position = enc.position;
+        builder.add(enc, row++, options.unknown_values);
+        continue;
       }
       builder.add(enc, row++, options.unknown_values);
       if (builder.size() == options.batch_size) flush();

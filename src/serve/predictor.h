@@ -53,7 +53,11 @@ nlohmann::json unknown_values_json(const data::Layout& layout,
 
 /// Reads `files` with the bundle's schema and format (bad rows by `config.on_bad_row`),
 /// scores them in batches and calls `sink(batch, scores, ids)` in input order.
-/// Returns the number of bad rows skipped.
+/// Returns the number of bad rows skipped. For a model over whole lists (reads_lists()) a
+/// batch holds whole lists (a list longer than the batch size is a batch of its own): the
+/// input must be grouped by list and ordered by position inside each list, and a list that
+/// comes back after another, or a position that decreases, is an error naming the file and
+/// lines. A model with observed feedback needs the label columns in `config`.
 using ScoreSink = std::function<void(const data::Batch&, const BatchScores&,
                                      const std::vector<std::string>& ids)>;
 uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& config,
@@ -61,7 +65,9 @@ uint64_t score_text(const model::LoadedBundle& bundle, const data::DataConfig& c
                     const ScoreSink& sink);
 
 /// The data config of a bundle (its schema and format, no files) for reading input; without
-/// labels, only the feature columns are required.
-data::DataConfig bundle_data_config(const model::BundleMeta& bundle, bool with_labels);
+/// labels, only the feature columns are required, and the list, position and time stamp
+/// columns too with `lists` (a model over whole lists).
+data::DataConfig bundle_data_config(const model::BundleMeta& bundle, bool with_labels,
+                                    bool lists = false);
 
 }  // namespace funnel::serve

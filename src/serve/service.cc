@@ -45,6 +45,20 @@ std::shared_ptr<const ServedModel> ServedModel::load(const std::string& name,
   m->path = path;
   std::tie(m->file_size, m->file_mtime_ns) = file_stamp(path);
   m->bundle = model::load_bundle(path);
+  if (m->bundle.net->reads_lists()) {
+    // A request is one list, its items in the order shown; what a request cannot carry, a
+    // model that needs it cannot be served.
+    const nlohmann::json o = m->bundle.model.options.to_json();
+    FUNNEL_CHECK(!m->bundle.net->reads_feedback(),
+                 path << ": model '" << m->bundle.model.name
+                      << "' reads the observed behaviour on earlier items (feedback: observed), "
+                         "which a request does not carry; serve a bundle trained with feedback: "
+                         "none");
+    FUNNEL_CHECK(o.value("time", "position") != "timestamp",
+                 path << ": model '" << m->bundle.model.name
+                      << "' measures time by the time stamp column (time: timestamp), which a "
+                         "request does not carry; serve a bundle trained with time: position");
+  }
   m->version = hex(m->bundle.checksum);
   m->predictor = std::make_unique<Predictor>(m->bundle);
   m->encoder = std::make_unique<RequestEncoder>(m->bundle);
@@ -119,7 +133,15 @@ ScoringService::Answer ScoringService::score(const nlohmann::json& body, ScoreTi
   const EncodedRequest req = m->encoder->encode(body, options_.max_items);
   const double encode = watch.seconds();
   watch.reset();
-  const model::BatchScores s = m->predictor->score(req.batch);
+  // A list model scores the request's items as one list, in request order.
+  model::BatchScores s;
+  if (m->bundle.net->reads_lists() && req.batch.size > 0) {
+    data::Batch list = req.batch;
+    list.list_offsets = {0, list.size};
+    s = m->predictor->score(list);
+  } else {
+    s = m->predictor->score(req.batch);
+  }
   const double forward = watch.seconds();
   watch.reset();
   // The answer's text, written directly (no JSON tree for a few thousand numbers):

@@ -97,4 +97,54 @@ wait "$SERVER" || status=$?
 SERVER=
 [ "$status" -eq 0 ] || { echo "funnel serve exited $status after SIGTERM"; cat "$W/serve.err"; exit 1; }
 grep -q "SIGTERM" "$W/serve.err"
+
+# A list model (issue 15): a request is one list, its items in the order shown, scored as
+# funnel predict scores the same list in a file; and the same items as two requests of five
+# are two lists, so the second half scores differently (it has no history).
+"$FUNNEL" -q simulate --preset lists --rows 30000 --set users=2000 --set items=5000 --csv \
+    --out "$W/lists" >/dev/null
+/usr/bin/python3 - "$W/lists/experiment.json" "$W/lists/lstm.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["model"] = {"name": "lstm", "hidden": 8, "encoder": [8]}
+json.dump(j, open(sys.argv[2], "w"))
+PYEOF
+"$FUNNEL" -q train --config "$W/lists/lstm.json" --cache "$W/lists/cache" --out "$W/lstm" \
+    --set train.epochs=1 --set train.batch_size=500 >/dev/null
+head -11 "$W/lists/test.csv" >"$W/list.csv"
+"$FUNNEL" -q predict --bundle "$W/lstm/model.bundle" --input "$W/list.csv" --out "$W/list_pred.csv"
+"$FUNNEL" serve --bundle "$W/lstm/model.bundle" --port 0 --port-file "$W/lport" \
+    >"$W/lserve.out" 2>"$W/lserve.err" &
+SERVER=$!
+for _ in $(seq 1 100); do [ -s "$W/lport" ] && break; sleep 0.1; done
+/usr/bin/python3 - "$(cat "$W/lport")" "$W" <<'PYEOF'
+import csv, json, sys, urllib.request
+port, w = sys.argv[1], sys.argv[2]
+def score(items):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/score",
+                                 data=json.dumps({"items": items}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=10).read().decode())["scores"]
+req = urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=10)
+fields = json.loads(req.read().decode())["models"][0]["fields"]
+rows = list(csv.DictReader(open(w + "/list.csv")))
+assert len({r["session"] for r in rows}) == 1, "the first 10 test rows are one list"
+items = [{f["name"]: float(r[f["name"]]) if f["kind"] == "numeric" else r[f["name"]]
+          for f in fields} for r in rows]
+whole = score(items)
+pred = list(csv.DictReader(open(w + "/list_pred.csv")))
+assert len(whole) == len(pred) == 10
+for s, p in zip(whole, pred):
+    for col in ("pctr", "pcvr", "pctcvr"):
+        assert abs(s[col] - float(p[col])) <= 1e-6 + 1e-5 * abs(float(p[col])), (col, s, p)
+halves = score(items[:5]) + score(items[5:])
+assert all(abs(a["pctr"] - b["pctr"]) < 1e-7 for a, b in zip(halves[:5], whole[:5]))
+assert any(abs(a["pctr"] - b["pctr"]) > 1e-6 for a, b in zip(halves[5:], whole[5:]))
+print("a list model serves a request as one list")
+PYEOF
+kill -TERM "$SERVER"
+status=0
+wait "$SERVER" || status=$?
+SERVER=
+[ "$status" -eq 0 ] || { echo "funnel serve (lstm) exited $status"; cat "$W/lserve.err"; exit 1; }
 echo "ok"

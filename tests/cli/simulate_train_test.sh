@@ -97,4 +97,49 @@ if "$FUNNEL" -q train --config "$W/sim/experiment.json" --cache "$W/sim/cache" -
   echo "list batches accepted a cache without lists"; exit 1
 fi
 grep -q "train.list_batches: the cache has no list column" "$W/err"
+# A list model on text (issue 15): funnel eval reads the test CSV in whole lists and gives the
+# metrics that training computed from the cache; predict scores every row; input whose lists
+# are not grouped, or not ordered by position, is an error naming the file and line.
+"$FUNNEL" -q simulate --preset lists --rows 30000 --set users=2000 --set items=5000 --csv \
+    --out "$W/lcsv" >/dev/null
+/usr/bin/python3 - "$W/lcsv/experiment.json" "$W/lcsv/lstm.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["model"] = {"name": "lstm", "hidden": 16, "encoder": [16]}
+json.dump(j, open(sys.argv[2], "w"))
+PYEOF
+"$FUNNEL" -q train --config "$W/lcsv/lstm.json" --cache "$W/lcsv/cache" --out "$W/lstm_run" \
+    --set train.epochs=2 --set train.batch_size=500 >/dev/null
+"$FUNNEL" -q eval --bundle "$W/lstm_run/model.bundle" --config "$W/lcsv/lstm.json" \
+    --json "$W/lstm_eval.json" >/dev/null
+/usr/bin/python3 - "$W/lstm_run/metrics.json" "$W/lstm_eval.json" <<'PYEOF'
+import json, sys
+m, e = (json.load(open(p)) for p in sys.argv[1:])
+for entry in ("ctr", "cvr", "ctcvr"):
+    assert abs(e["test"][entry]["auc"] - m["test"][entry]["auc"]) < 1e-6, entry
+assert abs(e["test"]["ctr"]["ndcg"] - m["test"]["ctr"]["ndcg"]) < 1e-6
+assert m["test"]["ctr"]["auc"] > 0.6, m["test"]["ctr"]["auc"]
+PYEOF
+"$FUNNEL" -q predict --bundle "$W/lstm_run/model.bundle" --input "$W/lcsv/test.csv" \
+    --out "$W/lstm_pred.csv" >/dev/null
+test "$(wc -l <"$W/lstm_pred.csv")" -eq "$(wc -l <"$W/lcsv/test.csv")"
+/usr/bin/python3 - "$W/lcsv/test.csv" "$W/ungrouped.csv" "$W/unordered.csv" <<'PYEOF'
+import sys
+lines = open(sys.argv[1]).read().splitlines(True)
+# Line 3 (the first list's second row) moved after the second list (lists of 10): line 21.
+ungrouped = lines[:2] + lines[3:21] + [lines[2]] + lines[21:]
+open(sys.argv[2], "w").writelines(ungrouped)
+# The first list's second and third rows swapped: position 2 at line 4, after 3.
+unordered = lines[:2] + [lines[3], lines[2]] + lines[4:]
+open(sys.argv[3], "w").writelines(unordered)
+PYEOF
+for bad in ungrouped:21:"must be grouped by list" unordered:4:"ordered by position"; do
+  IFS=: read -r name line msg <<<"$bad"
+  if "$FUNNEL" -q predict --bundle "$W/lstm_run/model.bundle" --input "$W/$name.csv" \
+      --out "$W/bad_pred.csv" 2>"$W/err" >/dev/null; then
+    echo "predict accepted $name input"; exit 1
+  fi
+  grep -q "$name.csv:$line" "$W/err" || { cat "$W/err"; exit 1; }
+  grep -q "$msg" "$W/err" || { cat "$W/err"; exit 1; }
+done
 echo "simulate + train ok"
