@@ -82,9 +82,14 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
   nlohmann::json metrics;
   metrics["model"] = name;
   if (!val.empty()) metrics["validation"] = r.best_validation;
+  double predict_seconds = 0;
+  uint64_t predict_rows = 0;
   if (cache.has_split("test")) {
     // One pass over the test split for the metrics and the report's curves (curves.json).
+    Stopwatch predict_watch;
     const metric::FunnelPredictions test = trainer.predict("test");
+    predict_seconds = predict_watch.seconds();
+    predict_rows = cache.split("test").rows();
     metrics["test"] = trainer.evaluator().metrics(test);
     if (!run_dir.empty()) {
       const model::FunnelSpec& f = trainer.evaluator().funnel();
@@ -98,7 +103,10 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
       {"total_seconds", watch.seconds()},
       {"steps", r.steps},
       {"samples", r.samples},
-      {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0}};
+      {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0},
+      // Scoring the test split (reading, embedding, forward; no metrics): inference speed.
+      {"predict_seconds", predict_seconds},
+      {"predict_samples_per_second", predict_seconds > 0 ? predict_rows / predict_seconds : 0.0}};
   metrics["data"] = data_summary(cache);
   metrics["machine"] = machine_summary(trainer.options().threads);
   // Simulated data: the oracle (true probabilities) on the same splits, the best reachable.

@@ -49,7 +49,8 @@ RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOption
 /// with log.jsonl, loss.jsonl and checkpoints under `run_dir`, then evaluates; the test split's
 /// reliability bins and ROC curves go to run_dir/curves.json. Returns the metrics.json
 /// object: {"model", "validation" (best), "test", "timing": {train_seconds, total_seconds,
-/// steps, samples, samples_per_second}, "data" (data_summary), "machine" (machine_summary),
+/// steps, samples, samples_per_second, predict_seconds, predict_samples_per_second (the test
+/// split's scoring)}, "data" (data_summary), "machine" (machine_summary),
 /// "oracle": {split: ...} when the cache carries truth}.
 nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& trainer,
                                 const std::string& name, const std::string& run_dir,

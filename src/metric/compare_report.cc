@@ -157,6 +157,7 @@ std::string compare_markdown(const nlohmann::json& compare) {
   }
   titles.push_back("train s / run");
   titles.push_back("samples/s");
+  titles.push_back("scored/s");
   table_header(out, titles);
   const std::vector<Column> main = {{"CTR AUC", {"test", "ctr", "auc"}, 4},
                                     {"CVR AUC", {"test", "cvr", "auc"}, 4},
@@ -180,6 +181,9 @@ std::string compare_markdown(const nlohmann::json& compare) {
     out << " " << mean_std(seed_stats(run_values(compare, m, {"timing", "train_seconds"})), 1)
         << " | "
         << fixed(seed_stats(run_values(compare, m, {"timing", "samples_per_second"})).mean, 0)
+        << " | "
+        << fixed(seed_stats(run_values(compare, m, {"timing", "predict_samples_per_second"})).mean,
+                 0)
         << " |\n";
   }
   if (compare.contains("oracle")) {
@@ -191,7 +195,7 @@ std::string compare_markdown(const nlohmann::json& compare) {
           << signed_fixed(auc_gain_points(oracle_value(compare, {"test", "ctcvr", "auc"}), base_ctcvr), 2)
           << " |";
     }
-    out << " - | - |\n";
+    out << " - | - | - |\n";
   }
   out << "\n";
   if (have_baseline) {
