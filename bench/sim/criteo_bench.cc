@@ -11,9 +11,8 @@
 #include <sys/resource.h>
 
 #include <cstdio>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/file.h"
 #include "core/stopwatch.h"
@@ -84,8 +83,8 @@ int main(int argc, char** argv) {
       });
     }
     const std::string examples = std::string(FUNNEL_SOURCE_DIR) + "/examples";
-    nlohmann::json data = nlohmann::json::parse(
-        read_text_file(examples + "/criteo_attribution.json")).at("data");
+    nlohmann::json data =
+        nlohmann::json::parse(read_text_file(examples + "/criteo_attribution.json")).at("data");
     data["train"] = {join_path(dir, "grouped.tsv")};
     data.erase("validation");
     data.erase("test");
@@ -105,10 +104,9 @@ int main(int argc, char** argv) {
         "%llu rows, %.1f MB: generation %.2f M rows/s; generation + writer %.2f M rows/s "
         "(time-ordered), %.2f (grouped); writer alone %.2f M rows/s (time-ordered), %.2f "
         "(grouped); reader alone %.1f MB/s; convert %.2f M rows/s, %.1f MB/s (CPU)\n",
-        static_cast<unsigned long long>(rows), bytes / 1e6, n / gen / 1e6,
-        n / gen_write[0] / 1e6, n / gen_write[1] / 1e6, n / (gen_write[0] - gen) / 1e6,
-        n / (gen_write[1] - gen) / 1e6, bytes / read / 1e6, n / convert / 1e6,
-        bytes / convert / 1e6);
+        static_cast<unsigned long long>(rows), bytes / 1e6, n / gen / 1e6, n / gen_write[0] / 1e6,
+        n / gen_write[1] / 1e6, n / (gen_write[0] - gen) / 1e6, n / (gen_write[1] - gen) / 1e6,
+        bytes / read / 1e6, n / convert / 1e6, bytes / convert / 1e6);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "criteo_bench: %s\n", e.what());
     return 1;

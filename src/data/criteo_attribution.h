@@ -9,6 +9,7 @@
 namespace funnel::data::criteo {
 
 /// The file's columns, in the file's order.
+// clang-format off
 constexpr const char* kColumns[] = {
     "timestamp", "uid",  "campaign", "conversion", "conversion_timestamp", "conversion_id",
     "attribution", "click", "click_pos", "click_nb", "cost", "cpo", "time_since_last_click",
@@ -19,6 +20,7 @@ enum Column : int {
   kTimestamp, kUid, kCampaign, kConversion, kConversionTimestamp, kConversionId, kAttribution,
   kClick, kClickPos, kClickNb, kCost, kCpo, kTimeSinceLastClick, kCat1,
 };
+// clang-format on
 
 /// Columns the reader derives (a schema names them like file columns).
 /// The list key: uid and conversion_id together ("uid/conversion_id"), HEROES §5.1 after Ren

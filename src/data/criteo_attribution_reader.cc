@@ -80,10 +80,10 @@ class CriteoAttributionReader : public Reader {
     row.line = lines_.line_number();
     split(line);
     if (num_cells_ != kNumColumns) {
-      std::string msg = line.empty() ? std::string("empty line")
-                                     : "expected " + std::to_string(kNumColumns) +
-                                           " tab-separated columns, found " +
-                                           std::to_string(num_cells_);
+      std::string msg = line.empty()
+                            ? std::string("empty line")
+                            : "expected " + std::to_string(kNumColumns) +
+                                  " tab-separated columns, found " + std::to_string(num_cells_);
       if (lines_.last_line_unterminated()) msg += " (last line has no newline: file truncated?)";
       throw DataError(path(), row.line, "", "column_count", msg);
     }
@@ -100,8 +100,8 @@ class CriteoAttributionReader : public Reader {
     const int attribution = flag_cell(criteo::kAttribution, row.line);
     if ((conversion == 1) != (conversion_id >= 0) || conversion_id < -1) {
       bad(criteo::kConversionId, row.line, "criteo_value",
-          "conversion is " + std::to_string(conversion) +
-              " but conversion_id is " + std::to_string(conversion_id) +
+          "conversion is " + std::to_string(conversion) + " but conversion_id is " +
+              std::to_string(conversion_id) +
               " (expected an id >= 0 with a conversion, -1 without)");
     }
     if (attribution > conversion) {
@@ -169,9 +169,9 @@ class CriteoAttributionReader : public Reader {
       bool known = false;
       for (int c = 0; c < kNumColumns; ++c) known |= name == criteo::kColumns[c];
       if (!known) {
-        throw DataError(path, 1, std::string(name), "header",
-                        "not a column of the Criteo attribution format (expected " +
-                            all_columns() + ")");
+        throw DataError(
+            path, 1, std::string(name), "header",
+            "not a column of the Criteo attribution format (expected " + all_columns() + ")");
       }
     }
     // All 22 present, none twice and none other: the order is the file's, whatever it is.
@@ -205,7 +205,8 @@ class CriteoAttributionReader : public Reader {
                       "and cpo as features");
         }
         if (slot.kind == SlotKind::kLabel && c == criteo::kConversion) {
-          throw Error(path + ": the file's 'conversion' is 1 on every impression of a converting "
+          throw Error(path +
+                      ": the file's 'conversion' is 1 on every impression of a converting "
                       "sequence, clicked or not; the item-level label is the derived column '" +
                       criteo::kItemConversionColumn +
                       "' (data.format.conversion: last_click, attributed or any_click)");

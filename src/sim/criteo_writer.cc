@@ -106,9 +106,8 @@ void CriteoWriter::end_list() {
       r.time_since_last_click = last_click >= 0 ? r.timestamp - last_click : -1;
       if (r.click) last_click = r.timestamp;
       const uint16_t* profile = sim_.profile(s.user);
-      const uint64_t features[10] = {s.shop,   s.item,     s.category, s.brand,
-                                     s.intention, s.user, profile[0], profile[1],
-                                     profile[2],  s.position};
+      const uint64_t features[10] = {s.shop, s.item,     s.category, s.brand,    s.intention,
+                                     s.user, profile[0], profile[1], profile[2], s.position};
       for (int f = 0; f < 10; ++f) r.features[f] = static_cast<uint32_t>(features[f]);
       sequence_.push_back(r);
     }

@@ -237,7 +237,8 @@ TEST(CriteoAttributionReader, TimeSinceLastClickIsANumericFeatureOnRequest) {
 
 // ---- broken files and configs -----------------------------------------------------------
 std::string good_line(int ts) {
-  return std::to_string(ts) + "\t1\t2\t0\t-1\t-1\t0\t0\t-1\t-1\t0.1\t-1\t-1\t1\t2\t3\t4\t5\t6\t7\t8\t9\n";
+  return std::to_string(ts) +
+         "\t1\t2\t0\t-1\t-1\t0\t0\t-1\t-1\t0.1\t-1\t-1\t1\t2\t3\t4\t5\t6\t7\t8\t9\n";
 }
 
 DataError open_error(const std::string& path) {
@@ -300,8 +301,8 @@ TEST(CriteoAttributionReader, BadValuesAndShortLinesNameFileLineAndColumn) {
        "label_value"},
       {"3\tu1\t2\t0\t-1\t-1\t0\t0\t-1\t-1\t0.1\t-1\t-1\t1\t2\t3\t4\t5\t6\t7\t8\t9\n", "uid",
        "criteo_value"},
-      {"3\t1\t2\t1\t9\t-1\t0\t0\t-1\t-1\t0.1\t-1\t-1\t1\t2\t3\t4\t5\t6\t7\t8\t9\n",
-       "conversion_id", "criteo_value"},
+      {"3\t1\t2\t1\t9\t-1\t0\t0\t-1\t-1\t0.1\t-1\t-1\t1\t2\t3\t4\t5\t6\t7\t8\t9\n", "conversion_id",
+       "criteo_value"},
       {"3\t1\t2\t0\t-1\t-1\t1\t0\t-1\t-1\t0.1\t-1\t-1\t1\t2\t3\t4\t5\t6\t7\t8\t9\n", "attribution",
        "criteo_value"},
       {"3\t1\t2\t0\t-1\t-1\t0\t0\t-1\tx\t0.1\t-1\t-1\t1\t2\t3\t4\t5\t6\t7\t8\t9\n", "click_nb",
@@ -312,8 +313,9 @@ TEST(CriteoAttributionReader, BadValuesAndShortLinesNameFileLineAndColumn) {
   int n = 0;
   for (const auto& c : cases) {
     SCOPED_TRACE(c.line);
-    const std::string path = write_file(dir, "bad" + std::to_string(n++) + ".tsv",
-                                        std::string(kHeader) + good_line(1) + good_line(2) + c.line);
+    const std::string path =
+        write_file(dir, "bad" + std::to_string(n++) + ".tsv",
+                   std::string(kHeader) + good_line(1) + good_line(2) + c.line);
     const DataError e = row_error(path);
     EXPECT_EQ(e.file(), path);
     EXPECT_EQ(e.line(), 4u);
@@ -335,7 +337,8 @@ TEST(CriteoAttributionReader, BadRowsFollowTheConvertersPolicy) {
   DataConfig config = parse_data_config(config_json(path, "last_click"), "");
   ConvertOptions quiet;
   quiet.progress = false;
-  const DataError e = expect_data_error([&] { convert_to_cache(config, join_path(dir, "a"), quiet); });
+  const DataError e =
+      expect_data_error([&] { convert_to_cache(config, join_path(dir, "a"), quiet); });
   EXPECT_EQ(e.line(), 302u);
   EXPECT_EQ(e.column(), "click");
   config.on_bad_row = BadRowPolicy::kSkip;
@@ -381,8 +384,8 @@ TEST(CriteoAttributionReader, OutcomeColumnsAreRefusedAsFeaturesAndTheRawConvers
 
 TEST(CriteoAttributionReader, AGzipFileSaysHowToDecompressIt) {
   const std::string dir = test_dir();
-  const std::string path = write_file(dir, "criteo_attribution_dataset.tsv.gz",
-                                      std::string("\x1f\x8b\x08\x00rest", 8));
+  const std::string path =
+      write_file(dir, "criteo_attribution_dataset.tsv.gz", std::string("\x1f\x8b\x08\x00rest", 8));
   const DataError e = open_error(path);
   EXPECT_NE(std::string(e.what()).find("zcat"), std::string::npos) << e.what();
 }
@@ -399,14 +402,18 @@ TEST(CriteoAttributionFormat, ParsesItsOptionAndWritesItBack) {
   EXPECT_EQ(back.criteo_conversion, criteo::Conversion::kAnyClick);
   EXPECT_EQ(format_to_json(parse_format(nlohmann::json("csv"))).count("conversion"), 0u);
 
-  const std::string typo = error_of(
-      [] { parse_format({{"type", "criteo_attribution"}, {"conversion", "last"}}); });
+  const std::string typo = error_of([] {
+    parse_format({{"type", "criteo_attribution"}, {"conversion", "last"}});
+  });
   EXPECT_NE(typo.find("last_click"), std::string::npos) << typo;
   EXPECT_NE(typo.find("data.format.conversion"), std::string::npos) << typo;
-  EXPECT_NE(error_of([] { parse_format({{"type", "csv"}, {"conversion", "any_click"}}); })
-                .find("only the criteo_attribution format"),
+  EXPECT_NE(error_of([] {
+              parse_format({{"type", "csv"}, {"conversion", "any_click"}});
+            }).find("only the criteo_attribution format"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_format({{"type", "criteo_attribution"}, {"delimiter", ","}}); }),
+  EXPECT_NE(error_of([] {
+              parse_format({{"type", "criteo_attribution"}, {"delimiter", ","}});
+            }),
             "");
 }
 

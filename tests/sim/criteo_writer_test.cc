@@ -31,7 +31,8 @@ namespace cr = data::criteo;
 
 std::string fresh_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const std::string dir = join_path(::testing::TempDir(), std::string("funnel_criteo_") + info->name());
+  const std::string dir =
+      join_path(::testing::TempDir(), std::string("funnel_criteo_") + info->name());
   remove_all(dir);
   make_dirs(dir);
   return dir;
@@ -148,9 +149,9 @@ TEST(CriteoWriter, WritesTheExactFormatWithConsistentColumns) {
       EXPECT_EQ(it->second, r.v[cr::kUid]) << "a conversion id belongs to one user";
     }
     clicks += r.v[cr::kClick];
-    last_clicks += cr::item_conversion(cr::Conversion::kLastClick, r.v[cr::kClick],
-                                       r.v[cr::kConversion], r.v[cr::kAttribution],
-                                       r.v[cr::kClickPos], r.v[cr::kClickNb]);
+    last_clicks +=
+        cr::item_conversion(cr::Conversion::kLastClick, r.v[cr::kClick], r.v[cr::kConversion],
+                            r.v[cr::kAttribution], r.v[cr::kClickPos], r.v[cr::kClickNb]);
   }
   EXPECT_EQ(clicks, want.clicks);
   EXPECT_EQ(last_clicks, want.purchases) << "the last click of each conversion is a purchase";
@@ -276,7 +277,8 @@ TEST(CriteoWriter, RoundTripsThroughTheReaderToTheSimulationsLabels) {
     }
     // A new list starts exactly after a purchase or where the simulated list changes.
     if (i > 0) {
-      const bool starts = want.rows[i - 1].label_columns[1] || want.rows[i - 1].list != want.rows[i].list;
+      const bool starts =
+          want.rows[i - 1].label_columns[1] || want.rows[i - 1].list != want.rows[i].list;
       EXPECT_EQ(train.list()[i] != train.list()[i - 1], starts) << "row " << i;
     }
   }
