@@ -31,6 +31,8 @@ struct SimArgs {
   std::vector<std::string> overrides;
   bool csv = false;
   bool no_cache = false;
+  bool criteo = false;
+  bool criteo_grouped = false;
   bool list = false;
   bool overwrite = false;
 };
@@ -54,6 +56,11 @@ void add_sim_commands(CLI::App& app) {
                 "Also write OUT/{train,validation,test}.csv (the files experiment.json names; "
                 "needed by eval/predict on text and by `funnel data convert`)");
   sim->add_flag("--no-cache", args->no_cache, "Write the CSV files only (no OUT/cache)");
+  sim->add_flag("--criteo", args->criteo,
+                "Also write OUT/criteo_attribution_dataset.tsv (lists preset): the Criteo "
+                "attribution format, in time order with the sequences interleaved");
+  sim->add_flag("--criteo-grouped", args->criteo_grouped,
+                "As --criteo, but each (uid, conversion_id) sequence's rows together");
   sim->add_flag("--overwrite", args->overwrite,
                 "Replace the simulation already in OUT (default: refuse to)");
   sim->add_flag("--list", args->list, "List the presets and their parameters, then exit");
@@ -89,6 +96,14 @@ void add_sim_commands(CLI::App& app) {
     oo.cache = !args->no_cache;
     oo.csv = args->csv || args->no_cache;
     oo.progress = progress;
+    if (args->criteo || args->criteo_grouped) {
+      FUNNEL_CHECK(!(args->criteo && args->criteo_grouped),
+                   "simulate: give --criteo or --criteo-grouped, not both");
+      FUNNEL_CHECK(config.funnel == sim::FunnelKind::kLists,
+                   "simulate: --criteo needs --preset lists (Criteo sequences are lists), got '"
+                       << config.preset << "'");
+      oo.criteo = args->criteo ? sim::CriteoOutput::kTimeOrdered : sim::CriteoOutput::kGrouped;
+    }
     const sim::WriteResult w = sim::write_simulation(simulator, args->out, oo);
     char csv_note[64] = "";
     if (oo.csv) std::snprintf(csv_note, sizeof csv_note, "; %.1f MB of CSV", w.csv_bytes / 1e6);
@@ -101,6 +116,11 @@ void add_sim_commands(CLI::App& app) {
         oo.cache ? (oo.csv ? "cache and the CSV" : "cache") : "CSV",
         w.seconds > 0 ? config.rows / w.seconds / 1e6 : 0.0, csv_note);
     std::printf("experiment config: %s\n", w.config_path.c_str());
+    if (!w.criteo_path.empty()) {
+      std::printf("criteo attribution file: %s (%.1f MB; examples/criteo_attribution.json reads "
+                  "it, scripts/criteo_split.sh splits it by list)\n",
+                  w.criteo_path.c_str(), w.criteo_bytes / 1e6);
+    }
     if (args->no_cache) {
       remove_all(join_path(args->out, "oracle.json"));  // it described the cache just removed
       return;

@@ -19,6 +19,7 @@ constexpr ReaderEntry kReaders[] = {
     {Format::kDelimited, &make_delimited_reader},
     {Format::kTokens, &make_token_reader},
     {Format::kAliccpRaw, &make_aliccp_raw_reader},
+    {Format::kCriteoAttribution, &make_criteo_attribution_reader},
 };
 }  // namespace
 

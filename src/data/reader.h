@@ -1,6 +1,7 @@
 #pragma once
 // Readers turn one input file into RawRows. One implementation per format:
-// delimited_reader (CSV/TSV), token_reader (PaddleRec), aliccp_raw_reader (two-file raw).
+// delimited_reader (CSV/TSV), token_reader (PaddleRec), aliccp_raw_reader (two-file raw),
+// criteo_attribution_reader (the Criteo attribution TSV with derived list and label columns).
 
 #include <cstdint>
 #include <map>

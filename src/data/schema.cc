@@ -145,6 +145,13 @@ constexpr Choice<FormatType> kFormatTypes[] = {
     {"tsv", {Format::kDelimited, '\t'}},
     {"tokens", {Format::kTokens, ','}},
     {"aliccp_raw", {Format::kAliccpRaw, ','}},
+    {"criteo_attribution", {Format::kCriteoAttribution, '\t'}},
+};
+
+constexpr Choice<criteo::Conversion> kCriteoConversions[] = {
+    {"last_click", criteo::Conversion::kLastClick},
+    {"attributed", criteo::Conversion::kAttributed},
+    {"any_click", criteo::Conversion::kAnyClick},
 };
 
 FormatType parse_format_type(const std::string& name, const std::string& path) {
@@ -233,11 +240,20 @@ FormatSpec parse_format(const json& v, const std::string& path) {
   if (o.has("leading_columns")) {
     f.leading_columns = string_list(o.at("leading_columns"), o.path("leading_columns"));
   }
+  if (o.has("conversion")) {
+    FUNNEL_CHECK(f.type == Format::kCriteoAttribution,
+                 o.path("conversion") << ": only the criteo_attribution format has this option");
+    f.criteo_conversion = parse_choice(o.require<std::string>("conversion"), kCriteoConversions,
+                                       o.path("conversion"));
+  }
   o.finish();
   FUNNEL_CHECK(f.header || !f.columns.empty() || f.type != Format::kDelimited,
                path << ": header is false, so 'columns' must name the file's columns");
   FUNNEL_CHECK(f.multi_separator != f.delimiter && f.weight_separator != f.delimiter,
                path << ": multi/weight separators must differ from the delimiter");
+  FUNNEL_CHECK(f.type != Format::kCriteoAttribution || (f.delimiter == '\t' && f.header),
+               path << ": criteo_attribution files are tab-separated with a header line "
+                       "(delimiter and header cannot change)");
   return f;
 }
 
@@ -248,14 +264,19 @@ json format_to_json(const FormatSpec& f) {
   if (f.type == Format::kDelimited) named.delimiter = f.delimiter == '\t' ? '\t' : ',';
   // A one-character string reads back as itself, a tab included (JSON writes it as "\t").
   auto chr = [](char c) { return std::string(1, c); };
-  return {{"type", choice_name(named, kFormatTypes)},
-          {"delimiter", chr(f.delimiter)},
-          {"quote", chr(f.quote)},
-          {"header", f.header},
-          {"columns", f.columns},
-          {"multi_separator", chr(f.multi_separator)},
-          {"weight_separator", chr(f.weight_separator)},
-          {"leading_columns", f.leading_columns}};
+  if (f.type == Format::kCriteoAttribution) named.delimiter = '\t';
+  json out = {{"type", choice_name(named, kFormatTypes)},
+              {"delimiter", chr(f.delimiter)},
+              {"quote", chr(f.quote)},
+              {"header", f.header},
+              {"columns", f.columns},
+              {"multi_separator", chr(f.multi_separator)},
+              {"weight_separator", chr(f.weight_separator)},
+              {"leading_columns", f.leading_columns}};
+  if (f.type == Format::kCriteoAttribution) {
+    out["conversion"] = choice_name(f.criteo_conversion, kCriteoConversions);
+  }
+  return out;
 }
 
 Schema parse_schema(const json& data) {

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "data/criteo_attribution.h"
+
 namespace funnel::data {
 
 /// One funnel event (click, arrival, conversion, ...), in funnel order.
@@ -54,7 +56,7 @@ struct NumericSpec {
   int dim = 0;  // bucketised fields only: embedding dimension
 };
 
-enum class Format { kDelimited, kTokens, kAliccpRaw };
+enum class Format { kDelimited, kTokens, kAliccpRaw, kCriteoAttribution };
 
 struct FormatSpec {
   Format type = Format::kDelimited;
@@ -69,6 +71,9 @@ struct FormatSpec {
   char weight_separator = ':';
   /// Token files (PaddleRec): names of the plain columns before the `field:id` tokens.
   std::vector<std::string> leading_columns = {"sample_id", "click", "buy"};
+  /// Criteo attribution files: which clicks of a converting sequence carry the item-level
+  /// conversion (the derived column post_click_conversion); see docs/data.md.
+  criteo::Conversion criteo_conversion = criteo::Conversion::kLastClick;
 };
 
 /// What a column is used for. Everything not named in the schema is ignored.

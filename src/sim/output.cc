@@ -7,6 +7,7 @@
 #include "core/progress.h"
 #include "core/stopwatch.h"
 #include "sim/cache_writer.h"
+#include "sim/criteo_writer.h"
 #include "sim/csv_writer.h"
 
 namespace funnel::sim {
@@ -96,6 +97,7 @@ WriteResult write_simulation(const Simulator& sim, const std::string& out_dir,
   }
   const std::string old_cache = join_path(out_dir, "cache");
   if (!options.cache && path_exists(join_path(old_cache, "meta.json"))) remove_all(old_cache);
+  if (options.criteo == CriteoOutput::kNone) remove_all(join_path(out_dir, kCriteoFileName));
   Stopwatch watch;
   std::unique_ptr<CsvWriter> csv;
   if (options.csv) csv = std::make_unique<CsvWriter>(sim, out_dir, present);
@@ -103,6 +105,13 @@ WriteResult write_simulation(const Simulator& sim, const std::string& out_dir,
   if (options.cache) {
     result.cache_dir = join_path(out_dir, "cache");
     cache = std::make_unique<CacheWriter>(sim, result.cache_dir, CacheWriter::Options());
+  }
+  std::unique_ptr<CriteoWriter> criteo;
+  if (options.criteo != CriteoOutput::kNone) {
+    result.criteo_path = join_path(out_dir, kCriteoFileName);
+    CriteoWriter::Options co;
+    co.grouped = options.criteo == CriteoOutput::kGrouped;
+    criteo = std::make_unique<CriteoWriter>(sim, result.criteo_path, co);
   }
   Progress::Options po;
   po.label = "simulate " + c.preset + (options.cache ? " -> cache" : " -> csv");
@@ -114,6 +123,7 @@ WriteResult write_simulation(const Simulator& sim, const std::string& out_dir,
   sim.generate_batches([&](const SimRow* rows, size_t n) {
     if (csv) csv->add(rows, n);
     if (cache) cache->add(rows, n);
+    if (criteo) criteo->add(rows, n);
     for (size_t i = 0; i < n; ++i) {
       ++result.rows[rows[i].split];
       ++done;
@@ -122,6 +132,7 @@ WriteResult write_simulation(const Simulator& sim, const std::string& out_dir,
   });
   if (csv) result.csv_bytes = csv->finish();
   if (cache) result.cache_stats = cache->finish();
+  if (criteo) result.criteo_bytes = criteo->finish();
   bar.finish();
   result.seconds = watch.seconds();
 
@@ -136,7 +147,12 @@ WriteResult write_simulation(const Simulator& sim, const std::string& out_dir,
       {"calibration", cal},
       {"rows",
        {{"train", result.rows[0]}, {"validation", result.rows[1]}, {"test", result.rows[2]}}},
-      {"outputs", {{"csv", options.csv}, {"cache", options.cache}}},
+      {"outputs",
+       {{"csv", options.csv},
+        {"cache", options.cache},
+        {"criteo", options.criteo == CriteoOutput::kNone          ? "none"
+                   : options.criteo == CriteoOutput::kTimeOrdered ? "time_ordered"
+                                                                  : "grouped"}}},
       {"bytes", result.csv_bytes},
       {"seconds", result.seconds}};
   write_text_file_atomic(join_path(out_dir, "simulation.json"), json_text(summary, 2) + "\n");

@@ -7,6 +7,8 @@
 //   cache/            the binary cache, written from the generated ids (sim/cache_writer.h):
 //                     the same bytes that `funnel data convert` makes of the CSV files
 //   *.csv             the text files, only on request (OutputOptions::csv)
+//   criteo_attribution_dataset.tsv   a lists simulation in the Criteo attribution format, on
+//                     request (OutputOptions::criteo; sim/criteo_writer.h)
 
 #include <cstdint>
 #include <string>
@@ -18,11 +20,21 @@
 
 namespace funnel::sim {
 
+enum class CriteoOutput {
+  kNone,
+  /// The whole file in time order, sequences interleaved (as the real file).
+  kTimeOrdered,
+  /// Each (uid, conversion_id) sequence's rows together: lists without sorting.
+  kGrouped,
+};
+
 struct OutputOptions {
   /// Write OUT_DIR/cache.
   bool cache = true;
   /// Write OUT_DIR/{train,validation,test}.csv.
   bool csv = false;
+  /// Write OUT_DIR/criteo_attribution_dataset.tsv (lists simulations only).
+  CriteoOutput criteo = CriteoOutput::kNone;
   /// Progress (rows/s, ETA) on stderr.
   bool progress = false;
 };
@@ -30,6 +42,8 @@ struct OutputOptions {
 struct WriteResult {
   uint64_t rows[3] = {0, 0, 0};  ///< train, validation, test
   uint64_t csv_bytes = 0;
+  uint64_t criteo_bytes = 0;
+  std::string criteo_path;  ///< OUT_DIR/criteo_attribution_dataset.tsv when written
   /// Generating and writing the rows (the population and calibration come before).
   double seconds = 0;
   std::string config_path;  ///< OUT_DIR/experiment.json

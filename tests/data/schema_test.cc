@@ -361,13 +361,15 @@ std::string format_error(const json& j, const std::string& path) {
 
 TEST(Schema, MisspelledNamesGiveThePathAndTheChoices) {
   EXPECT_EQ(format_error("parquet", "data.format"),
-            "data.format: unknown format, expected csv, tsv, tokens or aliccp_raw, got 'parquet'");
+            "data.format: unknown format, expected csv, tsv, tokens, aliccp_raw or "
+            "criteo_attribution, got 'parquet'");
   EXPECT_EQ(format_error(json{{"type", "tvs"}}, "x.format"),
-            "x.format.type: unknown format, expected csv, tsv, tokens or aliccp_raw, got 'tvs'");
+            "x.format.type: unknown format, expected csv, tsv, tokens, aliccp_raw or "
+            "criteo_attribution, got 'tvs'");
   json j = base();
   j["format"] = {{"type", "tvs"}};
-  EXPECT_NE(error_of(j).find("data.format.type: unknown format, expected csv, tsv, tokens or "
-                             "aliccp_raw, got 'tvs'"),
+  EXPECT_NE(error_of(j).find("data.format.type: unknown format, expected csv, tsv, tokens, "
+                             "aliccp_raw or criteo_attribution, got 'tvs'"),
             std::string::npos)
       << error_of(j);
   j = base();

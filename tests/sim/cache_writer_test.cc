@@ -192,7 +192,7 @@ TEST(CacheWriter, OnePassWritesTheCacheAndTheCsv) {
   const json experiment = json::parse(read_text_file(d.config_path));
   EXPECT_EQ(experiment.at("data").at("train"), json::array({"train.csv"}));
   const json summary = json::parse(read_text_file(join_path(dir, "default/simulation.json")));
-  EXPECT_EQ(summary.at("outputs"), (json{{"csv", false}, {"cache", true}}));
+  EXPECT_EQ(summary.at("outputs"), (json{{"csv", false}, {"cache", true}, {"criteo", "none"}}));
   remove_all(dir);
 }
 
