@@ -38,9 +38,13 @@ struct Moments {
 
 class Converter {
  public:
-  Converter(const DataConfig& config, const std::string& dir, const ConvertOptions& options)
+  /// `stream_lists`: ListSorterOptions::stream (off when converting again after a
+  /// ListOrderRestart).
+  Converter(const DataConfig& config, const std::string& dir, const ConvertOptions& options,
+            bool stream_lists)
       : config_(config),
         options_(options),
+        stream_lists_(stream_lists),
         dir_(dir),
         encoder_(config),
         layout_(encoder_.layout()) {
@@ -73,12 +77,8 @@ class Converter {
     // vocabulary counts in list order), before the next input: at most two sorters (train
     // and its held-out validation) hold memory at once.
     read_input("train", config_.train, ratio_split);
-    if (ratio_split) {
-      finish_split("train", "train");
-      finish_split("validation", "train");
-    } else {
-      finish_split("train", "train");
-    }
+    finish_split("train", "train");
+    if (ratio_split) finish_split("validation", "train");
     if (!config_.validation.empty()) {
       read_input("validation", config_.validation, false);
       finish_split("validation", "validation");
@@ -139,8 +139,9 @@ class Converter {
     if (config_.validation.empty() && config_.validation_ratio > 0) {
       // The two sorters of the training input share the memory by the expected share of rows.
       const size_t budget = config_.sort_memory_bytes;
-      const size_t val = std::min(
-          budget / 2, std::max(budget / 16, static_cast<size_t>(budget * config_.validation_ratio)));
+      const size_t val =
+          std::min(budget / 2,
+                   std::max(budget / 16, static_cast<size_t>(budget * config_.validation_ratio)));
       if (name == "validation") so.memory_bytes = val;
       if (name == "train") so.memory_bytes = budget - val;
     }
@@ -148,7 +149,13 @@ class Converter {
     so.keep = config_.list_keep;
     so.progress = options_.progress;
     so.label = "sort " + name;
-    sorters_[name] = std::make_unique<ListSorter>(join_path(dir_, name), layout_, so);
+    so.stream = stream_lists_;
+    SplitWriter* const w = writers_.at(name).get();
+    SplitStats* const ss = &stats_.splits.at(name);
+    const bool learns = name == "train";
+    sorters_[name] = std::make_unique<ListSorter>(
+        join_path(dir_, name), layout_, so,
+        [this, w, ss, learns](const EncodedRow& r) { accept(learns, *w, *ss, r); });
   }
 
   /// A row goes into a split: learnt from (training split), written, counted.
@@ -161,13 +168,10 @@ class Converter {
   /// After the input of split `name` (read from input `input`) is read: sorts its lists when
   /// it has a sorter (writing the rows), and closes the staging files.
   void finish_split(const std::string& name, const std::string& input) {
-    SplitWriter& w = *writers_.at(name);
     SplitStats& ss = stats_.splits.at(name);
     const auto it = sorters_.find(name);
     if (it != sorters_.end()) {
-      const bool learns = name == "train";
-      const ListSortStats sorted =
-          it->second->finish([&](const EncodedRow& r) { accept(learns, w, ss, r); });
+      const ListSortStats sorted = it->second->finish();
       sorters_.erase(it);
       ss.lists_sorted = sorted.reordered;
       ss.list_sort_runs = sorted.runs;
@@ -188,7 +192,7 @@ class Converter {
                  " items, " + std::to_string(sorted.rows_dropped) + " rows dropped");
       }
     }
-    w.close();
+    writers_.at(name)->close();
   }
 
   void read_input(const std::string& name, const std::vector<InputFile>& files, bool ratio_split) {
@@ -237,7 +241,7 @@ class Converter {
         // A list goes to one side as a whole: the hash is of its id.
         const bool to_val = ratio_split && to_validation(by_list ? enc.list : ordinal);
         if (ListSorter* const s = to_val ? val_sorter : sorter) {
-          s->add(enc);  // written, counted and learnt from in list order by finish_split()
+          s->add(enc);  // written, counted and learnt from in list order, by the sorter
         } else {
           accept(learns && !to_val, to_val ? *val_writer : *writer,
                  to_val ? *val_stats : *split_stats, enc);
@@ -328,6 +332,7 @@ class Converter {
 
   const DataConfig& config_;
   const ConvertOptions& options_;
+  bool stream_lists_;
   std::string dir_;
   RowEncoder encoder_;
   const Layout& layout_;
@@ -348,11 +353,23 @@ DatasetStats convert_to_cache(const DataConfig& config, const std::string& out_d
                "data.train: at least one file is required (the training split builds the "
                "vocabularies)");
   config.schema.validate();
-  CacheBuild build(out_dir, options.overwrite);
-  Converter converter(config, build.dir(), options);
-  const DatasetStats stats = converter.run();
-  build.commit();
-  return stats;
+  for (const bool stream_lists : {true, false}) {
+    try {
+      CacheBuild build(out_dir, options.overwrite);
+      Converter converter(config, build.dir(), options, stream_lists);
+      const DatasetStats stats = converter.run();
+      build.commit();
+      return stats;
+    } catch (const ListOrderRestart& e) {
+      // Rare: the input was in list order for longer than a streaming buffer, then a list
+      // came back. Its rows were written already, so the conversion starts again, sorting
+      // from the first row.
+      FUNNEL_CHECK(stream_lists, "data: list rows out of order without streaming (a bug)");
+      log_info("data: a list comes back at row " + std::to_string(e.row() + 1) +
+               " of its split after its rows were written: converting again with the sort");
+    }
+  }
+  throw Error("unreachable");
 }
 
 }  // namespace funnel::data

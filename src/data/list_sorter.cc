@@ -79,8 +79,13 @@ class ListSorter::RunReader {
   uint32_t length_ = 0;
 };
 
-ListSorter::ListSorter(std::string temp_dir, const Layout& layout, ListSorterOptions options)
-    : temp_dir_(std::move(temp_dir)), layout_(layout), options_(std::move(options)), lists_(1024) {
+ListSorter::ListSorter(std::string temp_dir, const Layout& layout, ListSorterOptions options,
+                       Emit emit)
+    : temp_dir_(std::move(temp_dir)),
+      layout_(layout),
+      options_(std::move(options)),
+      emit_(std::move(emit)),
+      lists_(1024) {
   FUNNEL_CHECK(layout_.has_list, "ListSorter: the layout has no list column");
   FUNNEL_CHECK(options_.max_fan_in >= 2, "ListSorter: max_fan_in must be >= 2");
   const size_t F = layout_.sparse.size();
@@ -175,7 +180,7 @@ void ListSorter::decode(const char* p, uint32_t length, EncodedRow& out) const {
     }
   }
   FUNNEL_CHECK(p == end, "sort run: a record of " << length << " bytes decoded to "
-                                                   << (p - (end - length)) << " bytes");
+                                                  << (p - (end - length)) << " bytes");
 }
 
 size_t ListSorter::run_limit() const {
@@ -185,12 +190,8 @@ size_t ListSorter::run_limit() const {
 }
 
 bool ListSorter::fits(size_t length) const {
-  // Counted by capacity (what the vectors hold), growing them by doubling as they would.
-  const size_t rc = records_.capacity(), ec = entries_.capacity() * sizeof(Entry);
-  const size_t need_r = records_.size() + length, need_e = (entries_.size() + 1) * sizeof(Entry);
-  const size_t new_rc = need_r > rc ? std::max(need_r, 2 * rc) : rc;
-  const size_t new_ec = need_e > ec ? std::max(need_e, 2 * ec) : ec;
-  return new_rc + new_ec <= run_limit();
+  // By size: reserved but untouched capacity costs no resident memory.
+  return records_.size() + length + (entries_.size() + 1) * sizeof(Entry) <= run_limit();
 }
 
 void ListSorter::add(const EncodedRow& row) {
@@ -198,21 +199,53 @@ void ListSorter::add(const EncodedRow& row) {
   ListInfo& info = lists_[row.list];
   if (info.rows++ == 0) info.first = ordinal;
   const Key key{info.first, row.timestamp, ordinal, row.position};
+  // A row of a list handed on already: it would have had to come before rows written.
+  if (streamed_ && key.rank <= streamed_rank_) throw ListOrderRestart(ordinal);
   if (in_order_ && ordinal > 0 && less(key, last_)) in_order_ = false;
   last_ = key;
 
   const size_t length = payload_bytes(row);
-  if (!entries_.empty() && !fits(length)) spill();
+  if (!entries_.empty() && !fits(length)) make_room();
+  if (entries_.capacity() == 0) {
+    // Reserved once, at the run's size: pages are resident only once written, and the run
+    // never grows by copying (which would hold the old and the new buffer at once).
+    records_.reserve(run_limit());
+    entries_.reserve(run_limit() / sizeof(Entry));
+  }
   if (records_.size() + length > records_.capacity()) {
     records_.reserve(std::max(records_.size() + length, 2 * records_.capacity()));
   }
   if (entries_.size() == entries_.capacity()) {
-    entries_.reserve(std::max<size_t>(64, 2 * entries_.capacity()));
+    entries_.reserve(std::max<size_t>(8, 2 * entries_.capacity()));
   }
   const size_t offset = records_.size();
   records_.resize(offset + length);
   encode(row, records_.data() + offset);
+  if (entries_.empty() || entries_.back().key.rank != key.rank) last_list_start_ = entries_.size();
   entries_.push_back({key, static_cast<uint32_t>(length), offset});
+}
+
+void ListSorter::make_room() {
+  if (options_.stream && in_order_ && runs_.empty()) {
+    // In list order so far: every list but the last (which may go on) is complete.
+    const size_t cut = last_list_start_;
+    if (cut > 0) {
+      for (size_t i = 0; i < cut; ++i) {
+        deliver(entries_[i].key, records_.data() + entries_[i].offset, entries_[i].length);
+      }
+      stats_.rows_streamed += cut;
+      streamed_ = true;
+      streamed_rank_ = entries_[cut - 1].key.rank;
+      const size_t from = entries_[cut].offset;
+      records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(from));
+      entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(cut));
+      for (Entry& e : entries_) e.offset -= from;
+      last_list_start_ = 0;
+      return;
+    }
+    // One list fills the run: spilled (runs in order are only concatenated).
+  }
+  spill();
 }
 
 std::string ListSorter::run_path(uint64_t n) const {
@@ -241,11 +274,6 @@ void ListSorter::spill() {
   ++stats_.runs;
   records_.clear();
   entries_.clear();
-  // The list table took memory from the runs: give it back.
-  if (records_.capacity() + entries_.capacity() * sizeof(Entry) > run_limit()) {
-    records_.shrink_to_fit();
-    entries_.shrink_to_fit();
-  }
 }
 
 void ListSorter::merge(const std::vector<std::string>& runs,
@@ -273,8 +301,7 @@ void ListSorter::merge(const std::vector<std::string>& runs,
   }
 }
 
-void ListSorter::deliver(const Key& key, const char* payload, uint32_t length,
-                         const std::function<void(const EncodedRow&)>& emit) {
+void ListSorter::deliver(const Key& key, const char* payload, uint32_t length) {
   if (key.rank != current_rank_) {
     current_rank_ = key.rank;
     index_in_list_ = 0;
@@ -300,13 +327,13 @@ void ListSorter::deliver(const Key& key, const char* payload, uint32_t length,
   row_.position = key.position;
   row_.timestamp = key.timestamp;
   ++stats_.rows_out;
-  emit(row_);
+  emit_(row_);
 }
 
-ListSortStats ListSorter::finish(const std::function<void(const EncodedRow&)>& emit) {
+ListSortStats ListSorter::finish() {
   stats_.rows_in = ordinal_;
   stats_.reordered = !in_order_;
-  auto deliver_to = [&](const Key& k, const char* p, uint32_t n) { deliver(k, p, n, emit); };
+  auto deliver_to = [&](const Key& k, const char* p, uint32_t n) { deliver(k, p, n); };
   if (runs_.empty()) {
     // Everything fitted in memory: sort the entries (unless already in order) and deliver.
     if (!in_order_) {

@@ -18,7 +18,8 @@ Layout sorter_layout() {
   Layout l;
   l.events = {"click", "buy"};
   l.event_parent = {-1, 0};
-  l.sparse = {{"user", false, false, 0, false, 0}, {"hist", true, true, 0, false, 1},
+  l.sparse = {{"user", false, false, 0, false, 0},
+              {"hist", true, true, 0, false, 1},
               {"tags", true, false, 0, false, 2}};
   l.dense = {"price"};
   l.dense_source = {0};
@@ -94,19 +95,20 @@ TEST(ListSorter, MatchesANaiveSortInMemoryAndThroughMergePasses) {
     size_t memory, fan_in;
     bool spills;
   };
-  for (const Case c : {Case{64 << 20, 64, false}, Case{16 << 10, 64, true},
-                       Case{16 << 10, 3, true}, Case{16 << 10, 2, true}}) {
+  for (const Case c : {Case{64 << 20, 64, false}, Case{16 << 10, 64, true}, Case{16 << 10, 3, true},
+                       Case{16 << 10, 2, true}}) {
     ListSorterOptions o;
     o.memory_bytes = c.memory;
     o.max_fan_in = c.fan_in;
-    ListSorter sorter(dir, layout, o);
-    for (const auto& r : rows) sorter.add(r);
+    o.stream = false;  // random rows can look in order for a run (ListOrderRestart)
     size_t k = 0;
-    const ListSortStats st = sorter.finish([&](const EncodedRow& r) {
+    ListSorter sorter(dir, layout, o, [&](const EncodedRow& r) {
       ASSERT_LT(k, order.size());
       expect_same_row(r, rows[order[k]]);
       ++k;
     });
+    for (const auto& r : rows) sorter.add(r);
+    const ListSortStats st = sorter.finish();
     EXPECT_EQ(k, rows.size());
     EXPECT_EQ(st.rows_in, rows.size());
     EXPECT_EQ(st.rows_out, rows.size());
@@ -126,17 +128,76 @@ TEST(ListSorter, InputInListOrderComesBackUnchangedAndUnsorted) {
   const auto shuffled = random_rows(1500, 100, 2);
   std::vector<EncodedRow> rows;
   for (size_t i : naive_order(shuffled)) rows.push_back(shuffled[i]);
-  for (const size_t memory : {size_t{64} << 20, size_t{8} << 10}) {
+  struct Case {
+    size_t memory;
+    bool stream;
+  };
+  for (const Case c : {Case{64 << 20, true}, Case{256 << 10, true}, Case{256 << 10, false}}) {
     ListSorterOptions o;
-    o.memory_bytes = memory;
-    ListSorter sorter(dir, layout, o);
-    for (const auto& r : rows) sorter.add(r);
+    o.memory_bytes = c.memory;
+    o.stream = c.stream;
     size_t k = 0;
-    const ListSortStats st = sorter.finish([&](const EncodedRow& r) { expect_same_row(r, rows[k++]); });
+    ListSorter sorter(dir, layout, o, [&](const EncodedRow& r) { expect_same_row(r, rows[k++]); });
+    size_t emitted_while_adding = 0;
+    for (const auto& r : rows) {
+      sorter.add(r);
+      emitted_while_adding = k;
+    }
+    const ListSortStats st = sorter.finish();
     EXPECT_EQ(k, rows.size());
     EXPECT_FALSE(st.reordered);
-    EXPECT_EQ(st.runs > 0, memory < (1 << 20));
+    if (c.memory < (1 << 20) && c.stream) {
+      // Full runs (~200 KiB, ~3 of them) hand their complete lists on while adding.
+      EXPECT_GT(emitted_while_adding, rows.size() / 2);
+      EXPECT_EQ(st.runs, 0u);
+      EXPECT_EQ(st.rows_streamed, emitted_while_adding);
+    } else if (c.memory < (1 << 20)) {
+      EXPECT_GE(st.runs, 2u);  // spilled in order, concatenated
+      EXPECT_EQ(emitted_while_adding, 0u);
+    } else {
+      EXPECT_EQ(st.runs, 0u);
+      EXPECT_EQ(emitted_while_adding, 0u);  // all fitted in one run
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(dir));
   }
+}
+
+TEST(ListSorter, AListThatComesBackAfterStreamingAsksForARestart) {
+  const std::string dir = testing::test_dir();
+  const Layout layout = sorter_layout();
+  const auto shuffled = random_rows(1500, 100, 4);
+  std::vector<EncodedRow> rows;
+  for (size_t i : naive_order(shuffled)) rows.push_back(shuffled[i]);
+  // A late row of the first list: it belongs before everything streamed so far.
+  EncodedRow late = rows.front();
+  late.position = 1000;
+  late.aux = {-1.0f};
+  rows.push_back(late);
+  ListSorterOptions o;
+  o.memory_bytes = 256 << 10;
+  {
+    size_t streamed = 0;
+    ListSorter sorter(dir, layout, o, [&](const EncodedRow&) { ++streamed; });
+    try {
+      for (const auto& r : rows) sorter.add(r);
+      FAIL() << "no restart";
+    } catch (const ListOrderRestart& e) {
+      EXPECT_EQ(e.row(), rows.size() - 1);
+      EXPECT_GT(streamed, 0u);
+    }
+  }
+  // Without streaming the same rows sort right: the late row ends its list.
+  o.stream = false;
+  const std::vector<size_t> order = naive_order(rows);
+  size_t k = 0;
+  ListSorter sorter(dir, layout, o,
+                    [&](const EncodedRow& r) { expect_same_row(r, rows[order[k++]]); });
+  for (const auto& r : rows) sorter.add(r);
+  const ListSortStats st = sorter.finish();
+  EXPECT_EQ(k, rows.size());
+  EXPECT_TRUE(st.reordered);
+  EXPECT_GT(st.runs, 0u);
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
 }
 
 TEST(ListSorter, MaxListLengthCutsEachListInListOrder) {
@@ -157,8 +218,10 @@ TEST(ListSorter, MaxListLengthCutsEachListInListOrder) {
         if (n > max) {
           ++truncated;
           dropped += n - max;
-          if (keep == ListKeep::kFirst) to = i + max;
-          else from = j - max;
+          if (keep == ListKeep::kFirst)
+            to = i + max;
+          else
+            from = j - max;
         }
         expected.insert(expected.end(), order.begin() + from, order.begin() + to);
         i = j;
@@ -167,13 +230,14 @@ TEST(ListSorter, MaxListLengthCutsEachListInListOrder) {
       o.memory_bytes = 32 << 10;
       o.max_list_length = max;
       o.keep = keep;
-      ListSorter sorter(dir, layout, o);
-      for (const auto& r : rows) sorter.add(r);
+      o.stream = false;  // random rows
       size_t k = 0;
-      const ListSortStats st = sorter.finish([&](const EncodedRow& r) {
+      ListSorter sorter(dir, layout, o, [&](const EncodedRow& r) {
         ASSERT_LT(k, expected.size());
         expect_same_row(r, rows[expected[k++]]);
       });
+      for (const auto& r : rows) sorter.add(r);
+      const ListSortStats st = sorter.finish();
       EXPECT_EQ(k, expected.size());
       EXPECT_EQ(st.lists_truncated, truncated) << max;
       EXPECT_EQ(st.rows_dropped, dropped) << max;
