@@ -491,13 +491,15 @@ static DataConfig parse_data_config_checked(const json& data, const std::string&
   c.sort_memory_bytes =
       o.get_in<size_t>("sort_memory_mb", c.sort_memory_bytes >> 20, 1, size_t{1} << 24) << 20;
   c.max_list_length = o.get<uint64_t>("max_list_length", c.max_list_length);
-  c.list_keep = parse_choice(o.get<std::string>("list_keep", "first"), kListKeeps, o.path("list_keep"));
+  c.list_keep =
+      parse_choice(o.get<std::string>("list_keep", "first"), kListKeeps, o.path("list_keep"));
   if (c.max_list_length > 0) {
     FUNNEL_CHECK(!c.schema.list_column.empty(),
                  "data.max_list_length: needs a list column (data.list), got "
                      << c.max_list_length << " without one");
-    FUNNEL_CHECK(c.group_lists, "data.max_list_length: needs data.group_lists (the items kept "
-                                "are the first or last in list order)");
+    FUNNEL_CHECK(c.group_lists,
+                 "data.max_list_length: needs data.group_lists (the items kept "
+                 "are the first or last in list order)");
   }
   o.finish();
   return c;

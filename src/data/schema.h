@@ -164,7 +164,7 @@ struct DataConfig {
   bool group_lists = true;
   /// Memory of that sort: sorted runs of at most this many bytes (the table of list ids
   /// counts against it) are spilled to the cache folder and merged ("sort_memory_mb").
-  size_t sort_memory_bytes = size_t{256} << 20;
+  size_t sort_memory_bytes = size_t{64} << 20;
   /// Longest list kept (0: no limit); longer lists keep `list_keep` items, the rest of their
   /// rows are dropped and counted. Needs a list column and group_lists.
   uint64_t max_list_length = 0;

@@ -406,7 +406,7 @@ TEST(Schema, ListOptionsAreCheckedWithThePathAndTheValue) {
   j["position"] = "pos";
   const DataConfig ok = parse_data_config(j, "");
   EXPECT_TRUE(ok.group_lists);
-  EXPECT_EQ(ok.sort_memory_bytes, size_t{256} << 20);
+  EXPECT_EQ(ok.sort_memory_bytes, size_t{64} << 20);
   EXPECT_EQ(ok.max_list_length, 0u);
   EXPECT_EQ(ok.list_keep, ListKeep::kFirst);
   auto with = [&](const char* key, const json& value) {
