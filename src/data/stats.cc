@@ -362,7 +362,8 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
     }
     out += "\n";
     if (s.lists_sorted) {
-      std::snprintf(buf, sizeof buf, "      rows grouped by list and ordered by the converter (%llu %s spilled)\n",
+      std::snprintf(buf, sizeof buf,
+                    "      rows grouped by list and ordered by the converter (%llu %s spilled)\n",
                     (unsigned long long)s.list_sort_runs, s.list_sort_runs == 1 ? "run" : "runs");
       out += buf;
     }
@@ -375,7 +376,7 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
     if (s.lists_ungrouped + s.lists_unordered > 0) {
       std::snprintf(buf, sizeof buf,
                     "      %llu lists not consecutive, %llu not ordered by position: list "
-                    "batches refuse this split (group the input by list, then position)\n",
+                    "batches refuse this split (convert with data.group_lists true)\n",
                     (unsigned long long)s.lists_ungrouped, (unsigned long long)s.lists_unordered);
       out += buf;
     }
