@@ -14,6 +14,7 @@
 #include "data/cache_format.h"
 #include "data/cache_meta.h"
 #include "data/key_map.h"
+#include "data/list_sorter.h"
 #include "data/reader.h"
 #include "data/row_encoder.h"
 #include "data/split_writer.h"
@@ -37,9 +38,13 @@ struct Moments {
 
 class Converter {
  public:
-  Converter(const DataConfig& config, const std::string& dir, const ConvertOptions& options)
+  /// `stream_lists`: ListSorterOptions::stream (off when converting again after a
+  /// ListOrderRestart).
+  Converter(const DataConfig& config, const std::string& dir, const ConvertOptions& options,
+            bool stream_lists)
       : config_(config),
         options_(options),
+        stream_lists_(stream_lists),
         dir_(dir),
         encoder_(config),
         layout_(encoder_.layout()) {
@@ -68,9 +73,20 @@ class Converter {
     }
     for (const auto& [name, w] : writers_) init_split(name);
 
+    // Each input is read, then its splits' lists are sorted and written (which feeds the
+    // vocabulary counts in list order), before the next input: at most two sorters (train
+    // and its held-out validation) hold memory at once.
     read_input("train", config_.train, ratio_split);
-    if (!config_.validation.empty()) read_input("validation", config_.validation, false);
-    if (!config_.test.empty()) read_input("test", config_.test, false);
+    finish_split("train", "train");
+    if (ratio_split) finish_split("validation", "train");
+    if (!config_.validation.empty()) {
+      read_input("validation", config_.validation, false);
+      finish_split("validation", "validation");
+    }
+    if (!config_.test.empty()) {
+      read_input("test", config_.test, false);
+      finish_split("test", "test");
+    }
 
     // Vocabularies from the training split only.
     std::vector<Vocabulary> vocabs;
@@ -101,7 +117,6 @@ class Converter {
       vocabs[f].save(join_path(dir_, cache::vocab_file(static_cast<int>(f))));
     }
     for (auto& [name, w] : writers_) {
-      w->close();
       stats_.splits[name].fields = w->finalize(vocabs);
       count_lists(join_path(dir_, name), layout_, stats_.splits[name]);
     }
@@ -118,6 +133,66 @@ class Converter {
  private:
   void init_split(const std::string& name) {
     stats_.splits[name].init(layout_.num_events());
+    if (!layout_.has_list || !config_.group_lists) return;
+    ListSorterOptions so;
+    so.memory_bytes = config_.sort_memory_bytes;
+    if (config_.validation.empty() && config_.validation_ratio > 0) {
+      // The two sorters of the training input share the memory by the expected share of rows.
+      const size_t budget = config_.sort_memory_bytes;
+      const size_t val =
+          std::min(budget / 2,
+                   std::max(budget / 16, static_cast<size_t>(budget * config_.validation_ratio)));
+      if (name == "validation") so.memory_bytes = val;
+      if (name == "train") so.memory_bytes = budget - val;
+    }
+    so.max_list_length = config_.max_list_length;
+    so.keep = config_.list_keep;
+    so.progress = options_.progress;
+    so.label = "sort " + name;
+    so.stream = stream_lists_;
+    SplitWriter* const w = writers_.at(name).get();
+    SplitStats* const ss = &stats_.splits.at(name);
+    const bool learns = name == "train";
+    sorters_[name] = std::make_unique<ListSorter>(
+        join_path(dir_, name), layout_, so,
+        [this, w, ss, learns](const EncodedRow& r) { accept(learns, *w, *ss, r); });
+  }
+
+  /// A row goes into a split: learnt from (training split), written, counted.
+  void accept(bool learns, SplitWriter& w, SplitStats& ss, const EncodedRow& enc) {
+    if (learns) learn(enc);
+    w.append(enc);
+    ss.add_row(enc.labels.data(), enc.violation);
+  }
+
+  /// After the input of split `name` (read from input `input`) is read: sorts its lists when
+  /// it has a sorter (writing the rows), and closes the staging files.
+  void finish_split(const std::string& name, const std::string& input) {
+    SplitStats& ss = stats_.splits.at(name);
+    const auto it = sorters_.find(name);
+    if (it != sorters_.end()) {
+      const ListSortStats sorted = it->second->finish();
+      sorters_.erase(it);
+      ss.lists_sorted = sorted.reordered;
+      ss.list_sort_runs = sorted.runs;
+      ss.lists_truncated = sorted.lists_truncated;
+      ss.list_rows_dropped = sorted.rows_dropped;
+      InputStats& in = stats_.inputs.at(input);
+      in.rows_written -= sorted.rows_dropped;
+      in.list_rows_dropped += sorted.rows_dropped;
+      if (sorted.reordered) {
+        log_info("data." + name + ": grouped " + std::to_string(sorted.rows_out) + " rows into " +
+                 std::to_string(sorted.lists) + " lists (the input was not in list order; " +
+                 std::to_string(sorted.runs) + " sorted runs spilled)");
+      }
+      if (sorted.lists_truncated > 0) {
+        log_info("data." + name + ": " + std::to_string(sorted.lists_truncated) +
+                 " lists longer than max_list_length " + std::to_string(config_.max_list_length) +
+                 " cut to their " + (config_.list_keep == ListKeep::kFirst ? "first" : "last") +
+                 " items, " + std::to_string(sorted.rows_dropped) + " rows dropped");
+      }
+    }
+    writers_.at(name)->close();
   }
 
   void read_input(const std::string& name, const std::vector<InputFile>& files, bool ratio_split) {
@@ -143,7 +218,11 @@ class Converter {
     SplitStats* const split_stats = &stats_.splits.at(name);
     SplitWriter* const val_writer = ratio_split ? writers_.at("validation").get() : nullptr;
     SplitStats* const val_stats = ratio_split ? &stats_.splits.at("validation") : nullptr;
+    ListSorter* const sorter = sorters_.count(name) ? sorters_.at(name).get() : nullptr;
+    ListSorter* const val_sorter =
+        ratio_split && sorters_.count("validation") ? sorters_.at("validation").get() : nullptr;
     const bool learns = name == "train";
+    const bool by_list = layout_.has_list;
     for (const auto& f : files) {
       std::unique_ptr<Reader> reader = open_reader(config_, f);
       for (;;) {
@@ -159,12 +238,14 @@ class Converter {
         ++in.lines;
         const uint64_t ordinal = data_rows++;
         if (!in.admit(enc.violation, config_.keep_funnel_violations)) continue;
-        const bool to_val = ratio_split && to_validation(ordinal);
-        SplitWriter& w = to_val ? *val_writer : *writer;
-        SplitStats& ss = to_val ? *val_stats : *split_stats;
-        if (learns && !to_val) learn(enc);
-        w.append(enc);
-        ss.add_row(enc.labels.data(), enc.violation);
+        // A list goes to one side as a whole: the hash is of its id.
+        const bool to_val = ratio_split && to_validation(by_list ? enc.list : ordinal);
+        if (ListSorter* const s = to_val ? val_sorter : sorter) {
+          s->add(enc);  // written, counted and learnt from in list order, by the sorter
+        } else {
+          accept(learns && !to_val, to_val ? *val_writer : *writer,
+                 to_val ? *val_stats : *split_stats, enc);
+        }
         ++in.rows_written;
         progress.update(done_before + reader->bytes_read(), in.lines);
       }
@@ -189,8 +270,9 @@ class Converter {
     }
   }
 
-  bool to_validation(uint64_t ordinal) const {
-    uint64_t s = config_.split_seed * 0x9E3779B97F4A7C15ULL ^ ordinal;
+  /// `id`: the row's ordinal in its input, or its list id with a list column.
+  bool to_validation(uint64_t id) const {
+    uint64_t s = config_.split_seed * 0x9E3779B97F4A7C15ULL ^ id;
     return static_cast<double>(splitmix64(s) >> 11) * 0x1.0p-53 < config_.validation_ratio;
   }
 
@@ -250,6 +332,7 @@ class Converter {
 
   const DataConfig& config_;
   const ConvertOptions& options_;
+  bool stream_lists_;
   std::string dir_;
   RowEncoder encoder_;
   const Layout& layout_;
@@ -257,6 +340,7 @@ class Converter {
   std::vector<KeyMap<uint64_t>> counts_;
   std::vector<Moments> moments_;
   std::map<std::string, std::unique_ptr<SplitWriter>> writers_;
+  std::map<std::string, std::unique_ptr<ListSorter>> sorters_;
   DatasetStats stats_;
 };
 
@@ -269,11 +353,23 @@ DatasetStats convert_to_cache(const DataConfig& config, const std::string& out_d
                "data.train: at least one file is required (the training split builds the "
                "vocabularies)");
   config.schema.validate();
-  CacheBuild build(out_dir, options.overwrite);
-  Converter converter(config, build.dir(), options);
-  const DatasetStats stats = converter.run();
-  build.commit();
-  return stats;
+  for (const bool stream_lists : {true, false}) {
+    try {
+      CacheBuild build(out_dir, options.overwrite);
+      Converter converter(config, build.dir(), options, stream_lists);
+      const DatasetStats stats = converter.run();
+      build.commit();
+      return stats;
+    } catch (const ListOrderRestart& e) {
+      // Rare: the input was in list order for longer than a streaming buffer, then a list
+      // came back. Its rows were written already, so the conversion starts again, sorting
+      // from the first row.
+      FUNNEL_CHECK(stream_lists, "data: list rows out of order without streaming (a bug)");
+      log_info("data: a list comes back at row " + std::to_string(e.row() + 1) +
+               " of its split after its rows were written: converting again with the sort");
+    }
+  }
+  throw Error("unreachable");
 }
 
 }  // namespace funnel::data

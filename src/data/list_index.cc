@@ -41,11 +41,12 @@ ListIndex ListIndex::scan(const uint64_t* list, const int32_t* position, uint64_
     } else if (position != nullptr && position[r] < position[r - 1] && !unordered_here) {
       unordered_here = true;
       if (index.unordered++ == 0) {
-        index.first_problem = what + ": list " + std::to_string(list[r]) +
-                              " is not ordered by position: row " + std::to_string(r) +
-                              " has position " + std::to_string(position[r]) + " after " +
-                              std::to_string(position[r - 1]) +
-                              " (list input must be ordered by position inside each list)";
+        index.first_problem =
+            what + ": list " + std::to_string(list[r]) + " is not ordered by position: row " +
+            std::to_string(r) + " has position " + std::to_string(position[r]) + " after " +
+            std::to_string(position[r - 1]) +
+            " (convert with data.group_lists true, the default, or order the input by "
+            "position inside each list)";
       }
     }
   }
@@ -58,11 +59,12 @@ ListIndex ListIndex::scan(const uint64_t* list, const int32_t* position, uint64_
     if (ids[k].first != ids[k - 1].first) continue;
     if (k >= 2 && ids[k - 2].first == ids[k].first) continue;  // counted once per list id
     if (index.ungrouped++ == 0) {
-      index.first_problem = what + ": the rows of list " + std::to_string(ids[k].first) +
-                            " are not consecutive: they start at row " +
-                            std::to_string(ids[k - 1].second) + " and again at row " +
-                            std::to_string(ids[k].second) +
-                            " (list input must be grouped by list: sort it by list, then position)";
+      index.first_problem =
+          what + ": the rows of list " + std::to_string(ids[k].first) +
+          " are not consecutive: they start at row " + std::to_string(ids[k - 1].second) +
+          " and again at row " + std::to_string(ids[k].second) +
+          " (convert with data.group_lists true, the default, or sort the input by list, "
+          "then position)";
     }
   }
   return index;

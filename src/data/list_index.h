@@ -1,8 +1,9 @@
 #pragma once
 // The lists of a cache split (HEROES-style data: a list = the items one user saw in one
 // request or session, in the order shown). A list's rows are consecutive in the cache, in
-// list order: the converter keeps the input's order, so list input must be grouped by list
-// and ordered by position (docs/data.md, "Lists"); the simulator writes lists that way. The
+// list order: the converter groups and orders them (data.group_lists, data/list_sorter.h) and
+// the simulator writes lists that way; with group_lists false the input's order is kept, and
+// such input must be grouped by list and ordered by position (docs/data.md, "Lists"). The
 // index is built when a split is read by list and checks both rules: a list id that comes
 // back after another list, or a position that decreases inside a list, is an error naming
 // the rows.

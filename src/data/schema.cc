@@ -166,6 +166,7 @@ FormatType parse_format_type(const std::string& name, const std::string& path) {
 
 constexpr Choice<BadRowPolicy> kBadRowPolicies[] = {{"fail", BadRowPolicy::kFail},
                                                     {"skip", BadRowPolicy::kSkip}};
+constexpr Choice<ListKeep> kListKeeps[] = {{"first", ListKeep::kFirst}, {"last", ListKeep::kLast}};
 constexpr Choice<NumericTransform> kTransforms[] = {{"normalize", NumericTransform::kNormalize},
                                                     {"bucketize", NumericTransform::kBucketize}};
 
@@ -507,6 +508,20 @@ static DataConfig parse_data_config_checked(const json& data, const std::string&
   c.max_value_bytes = o.get<size_t>("max_value_bytes", c.max_value_bytes);
   c.common_cache_bytes =
       o.get_in<size_t>("common_cache_mb", c.common_cache_bytes >> 20, 0, size_t{1} << 24) << 20;
+  c.group_lists = o.get<bool>("group_lists", c.group_lists);
+  c.sort_memory_bytes =
+      o.get_in<size_t>("sort_memory_mb", c.sort_memory_bytes >> 20, 1, size_t{1} << 24) << 20;
+  c.max_list_length = o.get<uint64_t>("max_list_length", c.max_list_length);
+  c.list_keep =
+      parse_choice(o.get<std::string>("list_keep", "first"), kListKeeps, o.path("list_keep"));
+  if (c.max_list_length > 0) {
+    FUNNEL_CHECK(!c.schema.list_column.empty(),
+                 "data.max_list_length: needs a list column (data.list), got "
+                     << c.max_list_length << " without one");
+    FUNNEL_CHECK(c.group_lists,
+                 "data.max_list_length: needs data.group_lists (the items kept "
+                 "are the first or last in list order)");
+  }
   o.finish();
   return c;
 }
@@ -527,6 +542,10 @@ json data_config_to_json(const DataConfig& c) {
   out["keep_funnel_violations"] = c.keep_funnel_violations;
   out["max_value_bytes"] = c.max_value_bytes;
   out["common_cache_mb"] = c.common_cache_bytes >> 20;
+  out["group_lists"] = c.group_lists;
+  out["sort_memory_mb"] = c.sort_memory_bytes >> 20;
+  out["max_list_length"] = c.max_list_length;
+  out["list_keep"] = choice_name(c.list_keep, kListKeeps);
   return out;
 }
 

@@ -123,6 +123,9 @@ struct VocabOptions {
 
 enum class BadRowPolicy { kFail, kSkip };
 
+/// Which items of a list longer than DataConfig::max_list_length are kept, in list order.
+enum class ListKeep { kFirst, kLast };
+
 /// One input file; raw Ali-CCP inputs are a skeleton file plus its common-features file.
 struct InputFile {
   std::string path;
@@ -140,7 +143,8 @@ struct DataConfig {
   /// simulate` names the cache it writes.
   std::string cache;
   /// When no validation files are given: fraction of the training rows held out, chosen by a
-  /// seeded hash of the row number (the same rows for the same seed).
+  /// seeded hash of the row number (the same rows for the same seed); with a list column, of
+  /// the list id, so that a list is never cut between train and validation.
   double validation_ratio = 0.0;
   uint64_t split_seed = 42;
   VocabOptions vocab;
@@ -158,6 +162,18 @@ struct DataConfig {
   size_t max_value_bytes = 256;
   /// Raw Ali-CCP: memory budget of the cache of common-feature lines, in bytes.
   size_t common_cache_bytes = size_t{64} << 20;
+  /// List data: the converter groups each split's rows by list and orders them by (position,
+  /// timestamp, input order), lists in order of their first row (an external sort; input that
+  /// is already in that order is written as it is). False keeps the input's order (list
+  /// batches then refuse a split whose lists are not consecutive and ordered).
+  bool group_lists = true;
+  /// Memory of that sort: sorted runs of at most this many bytes (the table of list ids
+  /// counts against it) are spilled to the cache folder and merged ("sort_memory_mb").
+  size_t sort_memory_bytes = size_t{64} << 20;
+  /// Longest list kept (0: no limit); longer lists keep `list_keep` items, the rest of their
+  /// rows are dropped and counted. Needs a list column and group_lists.
+  uint64_t max_list_length = 0;
+  ListKeep list_keep = ListKeep::kFirst;
 };
 
 /// Parses the "data" object of an experiment config. Relative paths are resolved against
@@ -167,7 +183,8 @@ struct DataConfig {
 DataConfig parse_data_config(const nlohmann::json& data, const std::string& base_dir);
 /// The whole resolved "data" section, in the layout parse_data_config reads: every field is
 /// written, so parse_data_config(data_config_to_json(c), "") equals c (paths are already
-/// resolved, hence the empty base_dir). common_cache_bytes is written in whole MiB, as read.
+/// resolved, hence the empty base_dir). common_cache_bytes and sort_memory_bytes are
+/// written in whole MiB, as read.
 nlohmann::json data_config_to_json(const DataConfig& config);
 
 /// The schema part only (also stored in caches and bundles).

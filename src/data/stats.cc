@@ -111,6 +111,7 @@ json stats_to_json(const DatasetStats& st, const Layout& layout) {
     }
     v["funnel_violations"] = viol;
     v["violations_dropped"] = in.violations_dropped;
+    v["list_rows_dropped"] = in.list_rows_dropped;
     v["unread_fields"] = in.unread_fields;
     v["seconds"] = in.seconds;
     v["mb_per_second"] = in.seconds > 0 ? in.bytes / in.seconds / 1e6 : 0.0;
@@ -139,7 +140,11 @@ json stats_to_json(const DatasetStats& st, const Layout& layout) {
                     {"mean_length", ratio(s.rows, s.lists)},
                     {"length_histogram", hist},
                     {"ungrouped", s.lists_ungrouped},
-                    {"unordered", s.lists_unordered}};
+                    {"unordered", s.lists_unordered},
+                    {"sorted", s.lists_sorted},
+                    {"sort_runs", s.list_sort_runs},
+                    {"truncated", s.lists_truncated},
+                    {"rows_dropped", s.list_rows_dropped}};
     }
     json fields = json::array();
     for (size_t f = 0; f < s.fields.size(); ++f) {
@@ -200,6 +205,7 @@ DatasetStats stats_from_json(const json& j, const Layout& layout) {
     in.bad_examples = v.at("bad_examples").get<std::vector<std::string>>();
     for (const auto& e : layout.events) in.violations.push_back(v.at("funnel_violations").at(e));
     in.violations_dropped = v.at("violations_dropped");
+    in.list_rows_dropped = v.value("list_rows_dropped", uint64_t{0});  // caches before grouping
     if (v.contains("unread_fields")) {
       in.unread_fields = v.at("unread_fields").get<std::map<std::string, uint64_t>>();
     }
@@ -220,6 +226,11 @@ DatasetStats stats_from_json(const json& j, const Layout& layout) {
       s.max_list_length = l.at("max_length");
       s.lists_ungrouped = l.at("ungrouped");
       s.lists_unordered = l.at("unordered");
+      // Caches written before the converter grouped lists lack these.
+      s.lists_sorted = l.value("sorted", false);
+      s.list_sort_runs = l.value("sort_runs", uint64_t{0});
+      s.lists_truncated = l.value("truncated", uint64_t{0});
+      s.list_rows_dropped = l.value("rows_dropped", uint64_t{0});
       for (const auto& b : l.at("length_histogram")) {
         s.list_lengths.emplace_back(b.at(0).get<std::string>(), b.at(1).get<uint64_t>());
       }
@@ -258,7 +269,12 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
   std::string out;
   char buf[512];
   const char* order[] = {"train", "validation", "test"};
-  out += "Input accounting (every line: header + written + bad + dropped by funnel rule)\n";
+  bool list_drops = false;
+  for (const auto& [name, in] : st.inputs) list_drops = list_drops || in.list_rows_dropped > 0;
+  out += list_drops ? "Input accounting (every line: header + written + bad + dropped by funnel "
+                      "rule + dropped by max_list_length)\n"
+                    : "Input accounting (every line: header + written + bad + dropped by funnel "
+                      "rule)\n";
   std::snprintf(buf, sizeof buf, "  %-11s %12s %8s %12s %10s %10s %9s %9s\n", "input", "lines",
                 "header", "written", "bad", "dropped", "MB/s", "seconds");
   out += buf;
@@ -282,6 +298,11 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
       out += buf;
     }
     if (!in.unread_fields.empty()) out += "      " + unread_fields_line(in.unread_fields) + "\n";
+    if (in.list_rows_dropped > 0) {
+      std::snprintf(buf, sizeof buf, "      rows dropped by max_list_length: %llu\n",
+                    (unsigned long long)in.list_rows_dropped);
+      out += buf;
+    }
     for (size_t e = 0; e < layout.num_events() && e < in.violations.size(); ++e) {
       if (in.violations[e] == 0) continue;
       const int p = layout.event_parent[e];
@@ -340,10 +361,22 @@ std::string stats_table(const DatasetStats& st, const Layout& layout) {
       out += buf;
     }
     out += "\n";
+    if (s.lists_sorted) {
+      std::snprintf(buf, sizeof buf,
+                    "      rows grouped by list and ordered by the converter (%llu %s spilled)\n",
+                    (unsigned long long)s.list_sort_runs, s.list_sort_runs == 1 ? "run" : "runs");
+      out += buf;
+    }
+    if (s.lists_truncated > 0) {
+      std::snprintf(buf, sizeof buf,
+                    "      %llu lists longer than max_list_length truncated, %llu rows dropped\n",
+                    (unsigned long long)s.lists_truncated, (unsigned long long)s.list_rows_dropped);
+      out += buf;
+    }
     if (s.lists_ungrouped + s.lists_unordered > 0) {
       std::snprintf(buf, sizeof buf,
                     "      %llu lists not consecutive, %llu not ordered by position: list "
-                    "batches refuse this split (group the input by list, then position)\n",
+                    "batches refuse this split (convert with data.group_lists true)\n",
                     (unsigned long long)s.lists_ungrouped, (unsigned long long)s.lists_unordered);
       out += buf;
     }

@@ -18,7 +18,8 @@ namespace funnel::data {
 struct InputStats {
   std::vector<std::string> files;
   uint64_t bytes = 0;
-  /// Every line read: lines = header_lines + rows_written + bad_rows + violations_dropped.
+  /// Every line read:
+  /// lines = header_lines + rows_written + bad_rows + violations_dropped + list_rows_dropped.
   uint64_t lines = 0;
   uint64_t header_lines = 0;
   uint64_t rows_written = 0;
@@ -32,6 +33,8 @@ struct InputStats {
   /// Rows with an event but not its parent (e.g. conversion without click), per event.
   std::vector<uint64_t> violations;
   uint64_t violations_dropped = 0;
+  /// Rows of lists longer than data.max_list_length that were not kept.
+  uint64_t list_rows_dropped = 0;
   /// Token and raw Ali-CCP input: entries of fields the schema does not read, per name.
   std::map<std::string, uint64_t> unread_fields;
   double seconds = 0;
@@ -60,6 +63,11 @@ struct SplitStats {
   bool has_lists = false;
   uint64_t lists = 0, max_list_length = 0, lists_ungrouped = 0, lists_unordered = 0;
   std::vector<std::pair<std::string, uint64_t>> list_lengths;
+  /// data.group_lists: the converter moved rows to group the lists (the input was not in list
+  /// order), with this many sorted runs spilled to disk; lists longer than
+  /// data.max_list_length, cut to it, and the rows that cost (not in `rows`).
+  bool lists_sorted = false;
+  uint64_t list_sort_runs = 0, lists_truncated = 0, list_rows_dropped = 0;
 
   void init(size_t num_events) {
     positives.assign(num_events, 0);

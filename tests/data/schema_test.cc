@@ -205,6 +205,10 @@ void expect_same(const DataConfig& a, const DataConfig& b) {
   EXPECT_EQ(a.keep_funnel_violations, b.keep_funnel_violations);
   EXPECT_EQ(a.max_value_bytes, b.max_value_bytes);
   EXPECT_EQ(a.common_cache_bytes, b.common_cache_bytes);
+  EXPECT_EQ(a.group_lists, b.group_lists);
+  EXPECT_EQ(a.sort_memory_bytes, b.sort_memory_bytes);
+  EXPECT_EQ(a.max_list_length, b.max_list_length);
+  EXPECT_EQ(a.list_keep, b.list_keep);
 }
 
 /// Every key set to a valid value other than its default (validation files and
@@ -226,6 +230,10 @@ json every_key() {
     "keep_funnel_violations": true,
     "max_value_bytes": 64,
     "common_cache_mb": 3,
+    "group_lists": true,
+    "sort_memory_mb": 5,
+    "max_list_length": 20,
+    "list_keep": "last",
     "labels": ["click",
                {"event": "action", "columns": ["cart", "wish"]},
                {"event": "purchase", "column": "buy", "parent": "click"},
@@ -277,6 +285,9 @@ TEST(SchemaRoundTrip, EveryKeyOfTheDataSection) {
   EXPECT_NE(c.keep_funnel_violations, d.keep_funnel_violations);
   EXPECT_NE(c.max_value_bytes, d.max_value_bytes);
   EXPECT_NE(c.common_cache_bytes, d.common_cache_bytes);
+  EXPECT_NE(c.sort_memory_bytes, d.sort_memory_bytes);
+  EXPECT_NE(c.max_list_length, d.max_list_length);
+  EXPECT_NE(c.list_keep, d.list_keep);
   const Schema& s = c.schema;
   EXPECT_EQ(s.labels[1].columns, (std::vector<std::string>{"cart", "wish"}));
   EXPECT_EQ(s.labels[2].parent, 0);
@@ -306,6 +317,12 @@ TEST(SchemaRoundTrip, EveryKeyOfTheDataSection) {
   with_files.erase("validation_ratio");
   with_files["validation"] = {"v.csv", {{"path", "v2.csv"}, {"header", false}}};
   expect_round_trip(with_files, "/base");
+  // group_lists is true above (max_list_length needs it): false round-trips too.
+  json ungrouped = every_key();
+  ungrouped["group_lists"] = false;
+  ungrouped.erase("max_list_length");
+  EXPECT_FALSE(parse_data_config(ungrouped, "/base").group_lists);
+  expect_round_trip(ungrouped, "/base");
   // Defaults only (and no files at all) round-trip as well.
   expect_round_trip(json{{"labels", {"click"}}}, "");
   expect_round_trip(base(), "/base");
@@ -383,6 +400,47 @@ TEST(Schema, MisspelledNamesGiveThePathAndTheChoices) {
   EXPECT_NE(format_error(json{{"type", "csv"}, {"header", false}}, "x.format")
                 .find("x.format: header is false"),
             std::string::npos);
+}
+
+TEST(Schema, ListOptionsAreCheckedWithThePathAndTheValue) {
+  json j = base();
+  j["list"] = "lst";
+  j["position"] = "pos";
+  const DataConfig ok = parse_data_config(j, "");
+  EXPECT_TRUE(ok.group_lists);
+  EXPECT_EQ(ok.sort_memory_bytes, size_t{64} << 20);
+  EXPECT_EQ(ok.max_list_length, 0u);
+  EXPECT_EQ(ok.list_keep, ListKeep::kFirst);
+  auto with = [&](const char* key, const json& value) {
+    json k = j;
+    k[key] = value;
+    return error_of(k);
+  };
+  EXPECT_EQ(with("list_keep", "middle"), "data.list_keep: expected first or last, got 'middle'");
+  EXPECT_EQ(with("list_keep", 3), "data.list_keep: expected a string, got 3");
+  EXPECT_EQ(with("max_list_length", -5),
+            "data.max_list_length: expected an integer in [0, 18446744073709551615], got -5");
+  EXPECT_EQ(with("max_list_length", "10"), "data.max_list_length: expected an integer, got \"10\"");
+  EXPECT_EQ(with("max_list_length", 2.5), "data.max_list_length: expected an integer, got 2.5");
+  EXPECT_EQ(with("sort_memory_mb", 0),
+            "data.sort_memory_mb: expected a value in [1, 16777216], got 0");
+  EXPECT_EQ(with("sort_memory_mb", -1),
+            "data.sort_memory_mb: expected an integer in [0, 18446744073709551615], got -1");
+  EXPECT_EQ(with("group_lists", "yes"), "data.group_lists: expected true or false, got \"yes\"");
+  // max_list_length keeps the first or last items in list order: it needs lists, grouped.
+  json no_list = base();
+  no_list["max_list_length"] = 10;
+  EXPECT_EQ(error_of(no_list),
+            "data.max_list_length: needs a list column (data.list), got 10 without one");
+  json k = j;
+  k["max_list_length"] = 10;
+  k["group_lists"] = false;
+  EXPECT_NE(error_of(k).find("data.max_list_length: needs data.group_lists"), std::string::npos)
+      << error_of(k);
+  k["group_lists"] = true;
+  k["list_keep"] = "last";
+  EXPECT_EQ(parse_data_config(k, "").max_list_length, 10u);
+  EXPECT_EQ(parse_data_config(k, "").list_keep, ListKeep::kLast);
 }
 
 TEST(Schema, TrainFilesAreOptional) {
