@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Criteo attribution path end to end: `funnel simulate --preset lists --criteo` writes the
-# file in time order, scripts/criteo_split.sh splits it by list, the documented sort groups each
-# part by list, and examples/criteo_attribution.json (its data and model sections) converts
-# it and trains HEROES on it. The item conversions of the cache are the simulated purchases.
+# file in time order, scripts/criteo_split.sh splits it by list, and
+# examples/criteo_attribution.json (its data and model sections) converts it, the converter
+# grouping each part's interleaved lists (data.group_lists), and trains HEROES on it. The item conversions of the cache are the simulated purchases.
 set -euo pipefail
 FUNNEL=$1
 SRC=$2
@@ -19,11 +19,8 @@ fi
 grep -q -- "--criteo needs --preset lists" "$W/err.txt"
 
 bash "$SRC/scripts/criteo_split.sh" "$W/sim/criteo_attribution_dataset.tsv" "$W/parts"
-mkdir -p "$W/cfg/criteo"
-for part in train validation test; do
-  f="$W/parts/$part.tsv"
-  (head -1 "$f"; tail -n +2 "$f" | sort -t$'\t' -k2,2n -k6,6n -k1,1n -s) >"$W/cfg/criteo/$part.tsv"
-done
+mkdir -p "$W/cfg"
+cp -r "$W/parts" "$W/cfg/criteo"
 cp "$SRC/examples/criteo_attribution.json" "$W/cfg/"
 "$FUNNEL" -q data convert --config "$W/cfg/criteo_attribution.json" --out "$W/cache" >/dev/null
 "$FUNNEL" -q data stats --cache "$W/cache" --json "$W/stats.json" >/dev/null
@@ -53,6 +50,7 @@ assert got_rows == rows and got_lists == len(seqs)
 assert pos == [clicks, purchases] and purchases > 50
 for name, s in splits.items():
     assert s["lists"]["ungrouped"] == 0 and s["lists"]["unordered"] == 0, name
+    assert s["lists"]["sorted"], name  # the time-ordered parts were grouped by the converter
 PYEOF
 "$FUNNEL" -q train --config "$W/cfg/criteo_attribution.json" --cache "$W/cache" --out "$W/run" \
     --set train.epochs=1 --set train.max_steps=20 --set model.hidden=16 >/dev/null

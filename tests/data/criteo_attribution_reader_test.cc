@@ -206,15 +206,31 @@ TEST(CriteoAttributionReader, ConvertsWithTheLabelsAndListsOfTheFile) {
   const Cache cache(join_path(dir, "cache"));
   const CacheSplit& train = cache.split("train");
   ASSERT_EQ(train.rows(), rows.size());
-  std::map<uint64_t, std::string> list_of_key;
+  // The converter groups the interleaved sequences (data.group_lists): lists in the order of
+  // their first row, each ordered by position (here the time stamp), then input order.
+  std::map<std::string, size_t> first_seen;
+  std::vector<size_t> order(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    EXPECT_EQ(train.labels()[2 * i], rows[i].click);
-    EXPECT_EQ(train.labels()[2 * i + 1], rows[i].last_click ? 1 : 0);
-    EXPECT_EQ(train.timestamp()[i], rows[i].timestamp);
-    EXPECT_EQ(train.position()[i], rows[i].timestamp);
+    order[i] = i;
+    first_seen.emplace(std::to_string(rows[i].uid) + "/" + std::to_string(rows[i].conversion_id),
+                       first_seen.size());
+  }
+  auto seq_of = [&](size_t i) {
+    return first_seen.at(std::to_string(rows[i].uid) + "/" + std::to_string(rows[i].conversion_id));
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::make_pair(seq_of(a), rows[a].timestamp) < std::make_pair(seq_of(b), rows[b].timestamp);
+  });
+  std::map<uint64_t, std::string> list_of_key;
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const size_t i = order[k];
+    EXPECT_EQ(train.labels()[2 * k], rows[i].click);
+    EXPECT_EQ(train.labels()[2 * k + 1], rows[i].last_click ? 1 : 0);
+    EXPECT_EQ(train.timestamp()[k], rows[i].timestamp);
+    EXPECT_EQ(train.position()[k], rows[i].timestamp);
     const std::string seq =
         std::to_string(rows[i].uid) + "/" + std::to_string(rows[i].conversion_id);
-    const auto [it, fresh] = list_of_key.emplace(train.list()[i], seq);
+    const auto [it, fresh] = list_of_key.emplace(train.list()[k], seq);
     EXPECT_EQ(it->second, seq) << "one cache list key per sequence";
   }
   EXPECT_EQ(list_of_key.size(), 10u);
