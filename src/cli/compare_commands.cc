@@ -103,6 +103,8 @@ void add_compare_commands(CLI::App& app) {
       if (!cache.has_split(split)) continue;
       const nlohmann::json oracle = model::oracle_metrics(cache, split);
       if (!oracle.is_null()) result["oracle"][split] = oracle;
+      const nlohmann::json inherent = model::oracle_metrics(cache, split, /*inherent=*/true);
+      if (!inherent.is_null()) result["oracle_inherent"][split] = inherent;
     }
     result["runs"] = nlohmann::json::array();
     const std::string json_path = join_path(args->out, "compare.json");

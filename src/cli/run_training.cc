@@ -114,6 +114,9 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
     if (!metrics.contains(split)) continue;
     const nlohmann::json oracle = model::oracle_metrics(cache, split);
     if (!oracle.is_null()) metrics["oracle"][split] = oracle;
+    // List data: the oracle of the inherent relevance too (HEROES's two notions).
+    const nlohmann::json inherent = model::oracle_metrics(cache, split, /*inherent=*/true);
+    if (!inherent.is_null()) metrics["oracle_inherent"][split] = inherent;
   }
   if (result) *result = r;
   return metrics;

@@ -134,6 +134,11 @@ void add_sim_commands(CLI::App& app) {
       FUNNEL_CHECK(truth.has_value(), cache_dir << ": no truth columns");
       oracle[std::string(split) + " (oracle)"] =
           metric::funnel_metrics(*truth, cache.layout().events, cache.layout().event_parent);
+      // Lists: the inherent relevance's oracle too (no list history).
+      if (const auto inherent = model::truth_predictions(cache, split, /*inherent=*/true)) {
+        oracle[std::string(split) + " (inherent oracle)"] = metric::funnel_metrics(
+            *inherent, cache.layout().events, cache.layout().event_parent);
+      }
     }
     write_text_file_atomic(join_path(args->out, "oracle.json"), json_text(oracle, 2) + "\n");
     std::printf("cache: %s\nthe oracle (true probabilities), the best any model can reach:\n",

@@ -34,11 +34,17 @@ struct Layout {
   std::vector<std::string> aux;
   /// Per event: index into `aux` of its true P(event | parent), or -1 (Schema::truth_columns).
   std::vector<int> truth_aux;
+  /// Per event: index into `aux` of its inherent true P(event | parent) (Schema::
+  /// inherent_truth_columns), or -1.
+  std::vector<int> inherent_truth_aux;
 
   /// True when every event has a truth column (the simulator's data).
-  bool has_truth() const {
-    if (truth_aux.empty()) return false;
-    for (int a : truth_aux) {
+  bool has_truth() const { return complete(truth_aux); }
+  /// True when every event has an inherent truth column too.
+  bool has_inherent_truth() const { return complete(inherent_truth_aux); }
+  static bool complete(const std::vector<int>& aux_of_event) {
+    if (aux_of_event.empty()) return false;
+    for (int a : aux_of_event) {
       if (a < 0) return false;
     }
     return true;
@@ -80,15 +86,17 @@ inline Layout Layout::from_schema(const Schema& s) {
   l.has_position = !s.position_column.empty();
   l.has_timestamp = !s.timestamp_column.empty();
   l.aux = s.aux_columns;
-  if (!s.truth_columns.empty()) {
-    for (const std::string& column : s.truth_columns) {
+  auto aux_of = [&](const std::vector<std::string>& columns, std::vector<int>& out) {
+    for (const std::string& column : columns) {
       int index = -1;
       for (size_t a = 0; a < s.aux_columns.size(); ++a) {
         if (s.aux_columns[a] == column) index = static_cast<int>(a);
       }
-      l.truth_aux.push_back(column.empty() ? -1 : index);
+      out.push_back(column.empty() ? -1 : index);
     }
-  }
+  };
+  aux_of(s.truth_columns, l.truth_aux);
+  aux_of(s.inherent_truth_columns, l.inherent_truth_aux);
   return l;
 }
 

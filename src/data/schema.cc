@@ -384,23 +384,27 @@ Schema parse_schema(const json& data) {
   s.position_column = opt("position");
   s.timestamp_column = opt("timestamp");
   if (data.contains("aux")) s.aux_columns = string_list(data.at("aux"), "data.aux");
-  if (data.contains("truth")) {
-    const json& t = data.at("truth");
-    FUNNEL_CHECK(t.is_object(), "data.truth: expected {\"event\": \"column\", ...}");
-    s.truth_columns.assign(s.labels.size(), "");
+  // "truth" / "inherent_truth": {"event": "column", ...}, each column also an aux column.
+  auto truth_map = [&](const char* key, std::vector<std::string>& columns) {
+    if (!data.contains(key)) return;
+    const json& t = data.at(key);
+    FUNNEL_CHECK(t.is_object(), "data." << key << ": expected {\"event\": \"column\", ...}");
+    columns.assign(s.labels.size(), "");
     for (auto it = t.begin(); it != t.end(); ++it) {
       size_t e = 0;
       while (e < s.labels.size() && s.labels[e].event != it.key()) ++e;
-      FUNNEL_CHECK(e < s.labels.size(), "data.truth." << it.key() << ": no such event");
+      FUNNEL_CHECK(e < s.labels.size(), "data." << key << "." << it.key() << ": no such event");
       FUNNEL_CHECK(it.value().is_string() && !it.value().get<std::string>().empty(),
-                   "data.truth." << it.key() << ": expected a column name");
-      s.truth_columns[e] = it.value().get<std::string>();
-      if (std::find(s.aux_columns.begin(), s.aux_columns.end(), s.truth_columns[e]) ==
+                   "data." << key << "." << it.key() << ": expected a column name");
+      columns[e] = it.value().get<std::string>();
+      if (std::find(s.aux_columns.begin(), s.aux_columns.end(), columns[e]) ==
           s.aux_columns.end()) {
-        s.aux_columns.push_back(s.truth_columns[e]);
+        s.aux_columns.push_back(columns[e]);
       }
     }
-  }
+  };
+  truth_map("truth", s.truth_columns);
+  truth_map("inherent_truth", s.inherent_truth_columns);
   s.validate();
   return s;
 }
@@ -439,13 +443,16 @@ json schema_to_json(const Schema& s) {
   if (!s.position_column.empty()) out["position"] = s.position_column;
   if (!s.timestamp_column.empty()) out["timestamp"] = s.timestamp_column;
   if (!s.aux_columns.empty()) out["aux"] = s.aux_columns;
-  if (!s.truth_columns.empty()) {
+  auto truth_map = [&](const char* key, const std::vector<std::string>& columns) {
+    if (columns.empty()) return;
     json truth = json::object();
-    for (size_t e = 0; e < s.truth_columns.size(); ++e) {
-      if (!s.truth_columns[e].empty()) truth[s.labels[e].event] = s.truth_columns[e];
+    for (size_t e = 0; e < columns.size(); ++e) {
+      if (!columns[e].empty()) truth[s.labels[e].event] = columns[e];
     }
-    out["truth"] = truth;
-  }
+    out[key] = truth;
+  };
+  truth_map("truth", s.truth_columns);
+  truth_map("inherent_truth", s.inherent_truth_columns);
   return out;
 }
 
@@ -467,7 +474,7 @@ static DataConfig parse_data_config_checked(const json& data, const std::string&
   JsonFields o(data, "data");
   c.schema = parse_schema(data);
   for (const char* k : {"labels", "categorical", "numeric", "group", "list", "position",
-                        "timestamp", "aux", "truth"}) {
+                        "timestamp", "aux", "truth", "inherent_truth"}) {
     o.get<json>(k, json());  // consumed by parse_schema
   }
   c.format = o.has("format") ? parse_format(o.at("format"), o.path("format")) : FormatSpec();

@@ -102,6 +102,11 @@ struct Schema {
   /// P(event | parent event, features) of each row, or "" when unknown. Parsed from
   /// "truth": {"click": "true_click", ...}; every named column is also an aux column.
   std::vector<std::string> truth_columns;
+  /// List data (the simulator's lists preset): per event, the aux column of the inherent true
+  /// P(event | parent event, features), without the effect of the list's earlier behaviour
+  /// (HEROES's inherent relevance, where truth_columns hold the behavioural one), or "".
+  /// "inherent_truth": {"click": "inherent_click", ...}; every named column is an aux column.
+  std::vector<std::string> inherent_truth_columns;
 
   /// Every column the schema reads, in a fixed order; label columns first.
   std::vector<Slot> slots() const;

@@ -74,18 +74,21 @@ metric::FunnelPredictions PredictionCollector::truth() const {
   return gather(truth_);
 }
 
-void truth_log_p_row(const data::Layout& layout, const float* aux_row, float* out) {
+void truth_log_p_row(const data::Layout& layout, const float* aux_row, float* out,
+                     bool inherent) {
+  const std::vector<int>& aux = inherent ? layout.inherent_truth_aux : layout.truth_aux;
   for (size_t e = 0; e < layout.num_events(); ++e) {
     const int parent = layout.event_parent[e];
-    const double cond = std::log(static_cast<double>(aux_row[layout.truth_aux[e]]));
+    const double cond = std::log(static_cast<double>(aux_row[aux[e]]));
     out[e] = static_cast<float>(cond + (parent < 0 ? 0.0 : out[parent]));
   }
 }
 
 std::optional<metric::FunnelPredictions> truth_predictions(const data::Cache& cache,
-                                                           const std::string& split_name) {
+                                                           const std::string& split_name,
+                                                           bool inherent) {
   const data::Layout& layout = cache.layout();
-  if (!layout.has_truth()) return std::nullopt;
+  if (!(inherent ? layout.has_inherent_truth() : layout.has_truth())) return std::nullopt;
   const data::CacheSplit& split = cache.split(split_name);
   const size_t n = split.rows(), E = layout.num_events(), A = layout.aux.size();
   metric::FunnelPredictions p;
@@ -97,7 +100,7 @@ std::optional<metric::FunnelPredictions> truth_predictions(const data::Cache& ca
   std::vector<float> row(E);
   for (size_t i = 0; i < n; ++i) {
     // Entire space: log P(e) = log P(e | parent) + log P(parent).
-    truth_log_p_row(layout, aux + i * A, row.data());
+    truth_log_p_row(layout, aux + i * A, row.data(), inherent);
     for (size_t e = 0; e < E; ++e) {
       p.log_p[e * n + i] = row[e];
       p.labels[e * n + i] = labels[i * E + e];
@@ -108,8 +111,9 @@ std::optional<metric::FunnelPredictions> truth_predictions(const data::Cache& ca
   return p;
 }
 
-nlohmann::json oracle_metrics(const data::Cache& cache, const std::string& split) {
-  const auto truth = truth_predictions(cache, split);
+nlohmann::json oracle_metrics(const data::Cache& cache, const std::string& split,
+                              bool inherent) {
+  const auto truth = truth_predictions(cache, split, inherent);
   if (!truth) return nullptr;
   return metric::funnel_metrics(*truth, cache.layout().events, cache.layout().event_parent);
 }

@@ -56,14 +56,20 @@ class PredictionCollector {
 /// Entire-space log P(event) of the truth for one row whose aux values start at `aux_row`,
 /// event by event into out[e] (parents precede children): the product of the true
 /// P(e | parent) along e's chain.
-void truth_log_p_row(const data::Layout& layout, const float* aux_row, float* out);
+/// `inherent`: of the inherent truth (Layout::inherent_truth_aux) instead.
+void truth_log_p_row(const data::Layout& layout, const float* aux_row, float* out,
+                     bool inherent = false);
 /// The oracle's predictions of a cache split; std::nullopt when some event has no truth column.
-/// Reads the cache's columns directly, no model involved.
+/// Reads the cache's columns directly, no model involved. `inherent`: the inherent truth of
+/// list data (the probabilities without the list history's effect), std::nullopt without it.
 std::optional<metric::FunnelPredictions> truth_predictions(const data::Cache& cache,
-                                                           const std::string& split);
+                                                           const std::string& split,
+                                                           bool inherent = false);
 /// funnel_metrics of the oracle on a cache split; null when the cache carries no truth. Its
 /// metrics are the best any model can reach on the split (Bayes-optimal AUC and NLL up to
-/// sampling noise).
-nlohmann::json oracle_metrics(const data::Cache& cache, const std::string& split);
+/// sampling noise). `inherent`: of the inherent truth (null without it): what a ranker that
+/// knows each item's relevance but not the list's realised history reaches.
+nlohmann::json oracle_metrics(const data::Cache& cache, const std::string& split,
+                              bool inherent = false);
 
 }  // namespace funnel::model

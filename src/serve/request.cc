@@ -59,6 +59,7 @@ RequestEncoder::RequestEncoder(const model::BundleMeta& bundle)
         // Auxiliary columns (the simulator's truth) are never features.
         c.schema.aux_columns.clear();
         c.schema.truth_columns.clear();
+        c.schema.inherent_truth_columns.clear();
         return c;
       }()),
       encoder_(config_) {

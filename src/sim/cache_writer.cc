@@ -183,6 +183,7 @@ struct CacheWriter::Impl {
   std::vector<Field> fields;
   std::vector<std::vector<int>> event_columns;  // event -> indices into SimRow::label_columns
   std::vector<int> aux_event;                   // aux column -> event of its truth
+  std::vector<uint8_t> aux_inherent;            // aux column -> 1: the inherent truth
   // The simulator's tables (read per row).
   const uint32_t *item_cat, *item_shop, *item_brand, *cat_intention, *hist_cat = nullptr;
   const uint8_t* hist_count = nullptr;
@@ -232,13 +233,16 @@ CacheWriter::Impl::Impl(const Simulator& s, const std::string& cache_dir, const 
   }
   for (const std::string& a : layout.aux) {
     int event = -1;
+    bool inherent = false;
     for (size_t e = 0; e < s.events().size(); ++e) {
       if (s.events()[e].truth_column == a) event = static_cast<int>(e);
+      if (s.events()[e].inherent_column == a) event = static_cast<int>(e), inherent = true;
     }
     FUNNEL_CHECK(event >= 0, "simulate: aux column " << a << " is no event's truth");
     aux_event.push_back(event);
+    aux_inherent.push_back(inherent);
   }
-  FUNNEL_CHECK(layout.num_events() <= 4 && layout.aux.size() <= 4, "simulate: too many events");
+  FUNNEL_CHECK(layout.num_events() <= 4 && layout.aux.size() <= 8, "simulate: too many events");
 
   item_cat = s.item_categories();
   item_shop = s.item_shops();
@@ -299,8 +303,10 @@ void CacheWriter::Impl::add(const SimRow* rows, size_t n) {
     const int violation = layout.funnel_violation(labels);
     ++sp.input->lines;
     if (!sp.input->admit(violation, config.keep_funnel_violations)) continue;
-    float aux[4];
-    for (size_t a = 0; a < num_aux; ++a) aux[a] = r.truth[aux_event[a]];
+    float aux[8];
+    for (size_t a = 0; a < num_aux; ++a) {
+      aux[a] = aux_inherent[a] ? r.inherent[aux_event[a]] : r.truth[aux_event[a]];
+    }
     if (layout.has_list && r.list != last_list) {
       last_list = r.list;
       last_list_key = number_key(r.list);

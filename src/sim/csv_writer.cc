@@ -60,6 +60,9 @@ CsvWriter::CsvWriter(const Simulator& sim, const std::string& out_dir, const boo
   for (size_t f = 0; f < fields_.size(); ++f) header += (f ? "," : "") + fields_[f].name;
   if (lists) header += ",session,time";
   for (const SimEvent& ev : sim.events()) header += "," + ev.truth_column;
+  for (const SimEvent& ev : sim.events()) {
+    if (!ev.inherent_column.empty()) header += "," + ev.inherent_column;
+  }
   header += "\n";
   make_dirs(out_dir);
   for (int s = 0; s < 3; ++s) {
@@ -107,6 +110,11 @@ void CsvWriter::add(const SimRow* rows, size_t n) {
     for (size_t ev = 0; ev < num_events; ++ev) {
       fmt.c(',');
       fmt.f(row.truth[ev]);
+    }
+    for (size_t ev = 0; ev < num_events; ++ev) {
+      if (sim_.events()[ev].inherent_column.empty()) continue;
+      fmt.c(',');
+      fmt.f(row.inherent[ev]);
     }
     fmt.c('\n');
     fmt.flush();

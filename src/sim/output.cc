@@ -48,8 +48,11 @@ json experiment_config(const Simulator& sim, bool with_cache) {
       categorical.push_back(f.name);
     }
   }
-  json truth = json::object();
-  for (const SimEvent& ev : sim.events()) truth[ev.event] = ev.truth_column;
+  json truth = json::object(), inherent = json::object();
+  for (const SimEvent& ev : sim.events()) {
+    truth[ev.event] = ev.truth_column;
+    if (!ev.inherent_column.empty()) inherent[ev.event] = ev.inherent_column;
+  }
   bool present[3];
   splits_of(c, present);
   json data = {{"format", "csv"},
@@ -71,6 +74,7 @@ json experiment_config(const Simulator& sim, bool with_cache) {
     data["list"] = "session";
     data["position"] = "301";
     data["timestamp"] = "time";
+    data["inherent_truth"] = inherent;
   }
   return {{"data", data},
           {"model", {{"name", "esmm"}, {"towers", {200, 80, 20}}}},

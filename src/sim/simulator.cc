@@ -203,9 +203,11 @@ void SimConfig::validate() const {
 std::vector<SimEvent> sim_events(FunnelKind funnel) {
   switch (funnel) {
     case FunnelKind::kClickConversion:
-    case FunnelKind::kLists:
       return {{"click", -1, {"click"}, "true_click"},
               {"purchase", 0, {"purchase"}, "true_purchase"}};
+    case FunnelKind::kLists:
+      return {{"click", -1, {"click"}, "true_click", "inherent_click"},
+              {"purchase", 0, {"purchase"}, "true_purchase", "inherent_purchase"}};
     case FunnelKind::kClickArrivalConversion:
       return {{"click", -1, {"click"}, "true_click"},
               {"arrival", 0, {"arrival"}, "true_arrival"},
@@ -778,10 +780,13 @@ void Simulator::generate_batches(const std::function<void(const SimRow*, size_t)
     m.features(user, item, e);
     m.stage_scores(e, c.share);
     double p[4];
+    double inherent_click = 0;
     for (size_t s = 0; s < m.stages.size(); ++s) {
       double l = m.stages[s].bias + c.signal * e.z[s];
       if (s == 0) {
         l += m.position_term[row.position];
+        // The list history moves only the click: without it, the inherent probability.
+        if (lists) inherent_click = sigmoid(l);
         if (lists) l += c.excitation * (recent[0] + recent[1] + recent[2]) - (purchased ? c.inhibition : 0.0);
       } else {
         l += c.selection * c.signal * e.z[0];
@@ -799,6 +804,8 @@ void Simulator::generate_batches(const std::function<void(const SimRow*, size_t)
         row.label_columns[1] = buy;
         row.truth[1] = static_cast<float>(p[1]);
         if (lists) {
+          row.inherent[0] = static_cast<float>(inherent_click);
+          row.inherent[1] = row.truth[1];  // P(purchase | click) has no list history term
           recent[2] = recent[1];
           recent[1] = recent[0];
           recent[0] = click;

@@ -101,6 +101,9 @@ struct SimEvent {
   int parent;
   std::vector<std::string> columns;
   std::string truth_column;  ///< true P(event | parent, features[, list history])
+  /// Lists: the inherent true P(event | parent, features), without the list history's effect
+  /// (HEROES's inherent relevance; truth_column is the behavioural one); "" otherwise.
+  std::string inherent_column;
 };
 std::vector<SimEvent> sim_events(FunnelKind funnel);
 
@@ -117,6 +120,9 @@ struct SimRow {
   uint8_t label_columns[4] = {0, 0, 0, 0};
   /// Per event: true P(event | parent).
   float truth[3] = {0, 0, 0};
+  /// Lists, per event: the inherent true P(event | parent), as `truth` without the effect of
+  /// the list's earlier clicks and purchases (equal to it at a list's first item).
+  float inherent[3] = {0, 0, 0};
 };
 
 struct Calibration {

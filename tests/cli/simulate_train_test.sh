@@ -119,7 +119,16 @@ for entry in ("ctr", "cvr", "ctcvr"):
     assert abs(e["test"][entry]["auc"] - m["test"][entry]["auc"]) < 1e-6, entry
 assert abs(e["test"]["ctr"]["ndcg"] - m["test"]["ctr"]["ndcg"]) < 1e-6
 assert m["test"]["ctr"]["auc"] > 0.6, m["test"]["ctr"]["auc"]
+# Both oracles of list data: the behavioural truth knows the realised history, the inherent
+# one does not, so it ranks clicks worse.
+beh, inh = m["oracle"]["test"]["ctr"]["auc"], m["oracle_inherent"]["test"]["ctr"]["auc"]
+assert 0.5 < inh < beh, (inh, beh)
 PYEOF
+# The CSV (with both truths) converts to the simulator's cache, byte for byte.
+"$FUNNEL" -q data convert --config "$W/lcsv/experiment.json" --out "$W/lconverted" >/dev/null
+for f in $(cd "$W/lconverted" && find . -type f ! -name meta.json); do
+  cmp "$W/lconverted/$f" "$W/lcsv/cache/$f"
+done
 "$FUNNEL" -q predict --bundle "$W/lstm_run/model.bundle" --input "$W/lcsv/test.csv" \
     --out "$W/lstm_pred.csv" >/dev/null
 test "$(wc -l <"$W/lstm_pred.csv")" -eq "$(wc -l <"$W/lcsv/test.csv")"

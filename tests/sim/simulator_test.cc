@@ -233,6 +233,43 @@ TEST(Simulator, ListsHavePositionBiasAndContext) {
   EXPECT_GT(after_click / n_after_click, 1.3 * after_none / n_after_none);
 }
 
+// HEROES's two notions of relevance (issue 15, §5): the behavioural truth of a click is the
+// inherent one moved by the list's history, logit(truth) = logit(inherent) + excitation x
+// (clicks among the last 3 items) - inhibition x (a purchase earlier in the list); the
+// purchase given the click has no history term. At a list's first item they are equal.
+TEST(Simulator, ListsCarryTheInherentTruthBesideTheBehaviouralOne) {
+  const SimConfig c = small("lists", 50000);
+  ASSERT_GT(c.excitation, 0);
+  ASSERT_GT(c.inhibition, 0);
+  const std::vector<SimEvent> ev = sim_events(FunnelKind::kLists);
+  EXPECT_EQ(ev[0].inherent_column, "inherent_click");
+  EXPECT_EQ(ev[1].inherent_column, "inherent_purchase");
+  EXPECT_TRUE(sim_events(FunnelKind::kClickConversion)[0].inherent_column.empty());
+  auto logit = [](double p) { return std::log(p / (1 - p)); };
+  uint64_t list = ~0ULL, moved = 0, rows = 0;
+  int recent[3] = {0, 0, 0};
+  bool purchased = false;
+  Simulator(c).generate([&](const SimRow& r, const Simulator&) {
+    if (r.list != list) {
+      list = r.list;
+      recent[0] = recent[1] = recent[2] = 0;
+      purchased = false;
+      EXPECT_EQ(r.truth[0], r.inherent[0]);
+    }
+    const double context =
+        c.excitation * (recent[0] + recent[1] + recent[2]) - (purchased ? c.inhibition : 0.0);
+    EXPECT_NEAR(logit(r.truth[0]) - logit(r.inherent[0]), context, 2e-3) << rows;
+    EXPECT_EQ(r.truth[1], r.inherent[1]);
+    moved += context != 0;
+    ++rows;
+    recent[2] = recent[1];
+    recent[1] = recent[0];
+    recent[0] = r.label_columns[0];
+    purchased = purchased || r.label_columns[1];
+  });
+  EXPECT_GT(moved, rows / 20) << "the history moves a good share of the clicks";
+}
+
 TEST(SimConfig, PresetsAndOverridesAreStrict) {
   EXPECT_THROW(SimConfig::preset_named("criteo"), Error);
   SimConfig c = SimConfig::preset_named("aliccp-like");
