@@ -157,9 +157,11 @@ class Heroes(nn.Module):
         proj = F.linear(self.encoder(x), self.cell.w_input, self.cell.b_input)  # all gates at once
         S = self.cell.initial_state(n)
         outs = []
-        for t in range(T):
+        # unbind: one backward for all steps (indexing proj[:, t] would zero-fill a gradient of
+        # the whole of proj once per step).
+        for t, proj_t in enumerate(proj.unbind(1)):
             dt = 0.0 if t == 0 else 1.0  # time: position
-            inp = proj[:, t] + self.cell.position_bias[min(t, POSITIONS - 1)]
+            inp = proj_t + self.cell.position_bias[min(t, POSITIONS - 1)]
             out, S = self.cell.step(inp, dt, S)
             outs.append(out)
         return torch.stack(outs, 1)
