@@ -17,6 +17,8 @@
 // Latency, one thread: one list of L items (L consecutive rows of the cache given as one list),
 // eval mode, NoGradGuard: the model forward on the already-looked-up rows, and end to end from
 // the Batch (lookup, model input, forward); median and p99 over --latency-seconds of calls.
+// gemm_only: the same step's GEMMs alone at the batch's shapes (what no implementation on the
+// same BLAS can avoid).
 // --export DIR: for each model, its parameters, one training batch's looked-up rows and list
 // offsets, and its outputs, loss and row gradient, for heroes_reference.py --check.
 
@@ -28,6 +30,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -175,6 +178,49 @@ json run_training(const data::Cache& cache, const std::string& name, int threads
             {"backward", times.backward * per_step},
             {"dense_adam", times.dense * per_step},
             {"sparse_apply", times.sparse * per_step}}}};
+}
+
+/// Milliseconds of the GEMMs alone of one training step (forward X W^T + b; backward dX = dY W,
+/// dW = dY^T X), at the shapes of a batch of `items` items in lists of `length`: the encoder,
+/// prepare()'s input projection of all gates, and per step the top-down GEMMs of each branch
+/// (4 in HEROES, 2 in heroes_unit, 1 in the LSTM) and the decay's Linear (HEROES). The same
+/// GEMMs run on both sides (one libtorch_cpu, one BLAS): what the rest of a step may cost.
+json gemm_bound(const std::string& name, int64_t items, int64_t length, int64_t in,
+                double seconds) {
+  torch::NoGradGuard no_grad;
+  const int64_t E = 128, H = 64, n = items / length;
+  struct Gemm {
+    int64_t rows, in, out, times;
+  };
+  const int64_t branches = name == "heroes" ? 4 : name == "heroes_unit" ? 2 : 1;
+  const int64_t width = name == "lstm" ? 4 * H : 16 * H + 2;
+  const int64_t top_in = name == "lstm" ? H : 2 * H;
+  std::vector<Gemm> gemms = {{items, in, E, 1}, {items, E, width, 1},
+                             {n, top_in, 4 * H, branches * length}};
+  if (name == "heroes") gemms.push_back({n, H, H, length});
+  std::vector<std::function<void()>> calls;
+  double flops = 0;
+  for (const Gemm& g : gemms) {
+    auto x = torch::randn({g.rows, g.in}), w = torch::randn({g.out, g.in}),
+         b = torch::randn({g.out}), dy = torch::randn({g.rows, g.out});
+    for (int64_t k = 0; k < g.times; ++k) {
+      calls.push_back([x, w, b] { (void)torch::addmm(b, x, w.t()); });
+      calls.push_back([dy, w] { (void)torch::mm(dy, w); });
+      calls.push_back([dy, x] { (void)torch::mm(dy.t(), x); });
+    }
+    flops += 3.0 * 2.0 * double(g.rows * g.in * g.out * g.times);
+  }
+  for (int i = 0; i < 2; ++i) {
+    for (auto& c : calls) c();
+  }
+  int64_t reps = 0;
+  Stopwatch t;
+  do {
+    for (auto& c : calls) c();
+    ++reps;
+  } while (t.seconds() < seconds);
+  const double ms = 1e3 * t.seconds() / double(reps);
+  return {{"ms_per_step", ms}, {"gflop_per_step", flops / 1e9}, {"gflops", flops / ms / 1e6}};
 }
 
 /// Median, p99 and mean (ms) of `fn` called repeatedly for `seconds` (after warm-up calls).
@@ -369,6 +415,16 @@ int main(int argc, char** argv) {
     data_info["fields"] = cache.vocab_sizes().size();
     data_info["embedding_dim"] = kEmbeddingDim;
     data_info["batch_items"] = batch;
+    // The mean list length (the preset's lists all have the same), for the GEMM shapes.
+    int64_t list_length = 1;
+    {
+      const data::CacheSplit& train = cache.split("train");
+      const uint64_t* list = train.list();
+      uint64_t lists = train.rows() > 0 ? 1 : 0;
+      for (uint64_t i = 1; i < train.rows(); ++i) lists += list[i] != list[i - 1];
+      list_length = lists ? static_cast<int64_t>(std::llround(double(train.rows()) / double(lists))) : 1;
+      data_info["train_lists"] = lists;
+    }
     out["data"] = data_info;
 
     if (!export_dir.empty()) {
@@ -381,6 +437,8 @@ int main(int argc, char** argv) {
       for (const auto& m : models) {
         for (int64_t th : threads) {
           json r = run_training(cache, m, static_cast<int>(th), batch, warmup, budget);
+          r["gemm_only"] = gemm_bound(m, batch, list_length,
+                                      kEmbeddingDim * int64_t(data_info["fields"]), 1.0);
           std::fprintf(stderr, "%s\n", r.dump().c_str());
           runs.push_back(std::move(r));
         }
