@@ -85,6 +85,14 @@ print("ms per step (Funnel):")
 for r in f["train"]:
     print(f"  {r['model']} t{r['threads']}: {r['ms_per_step']:.1f} = "
           + "  ".join(f"{k} {v:.1f}" for k, v in r["phase_ms_per_step"].items()))
+print("the same step's GEMMs alone (gemm_only; the same BLAS on both sides) and the ratio if the rest cost nothing:")
+for r in f["train"]:
+    g = r.get("gemm_only")
+    q = py.get((r["model"], r["threads"]))
+    if g:
+        print(f"  {r['model']} t{r['threads']}: {g['ms_per_step']:.1f} ms ({g['gflop_per_step']:.2f} GFLOP, "
+              f"{g['gflops']:.0f} GFLOP/s) = {100 * g['ms_per_step'] / r['ms_per_step']:.0f} % of Funnel's step"
+              + (f"; ceiling {q['ms_per_step'] / g['ms_per_step']:.1f}x PyTorch" if q else ""))
 print("ms per step (PyTorch):")
 for r in p["train"]:
     print(f"  {r['model']} t{r['threads']}: {r['ms_per_step']:.1f} = "
