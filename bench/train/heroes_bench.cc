@@ -195,8 +195,8 @@ json gemm_bound(const std::string& name, int64_t items, int64_t length, int64_t 
   const int64_t branches = name == "heroes" ? 4 : name == "heroes_unit" ? 2 : 1;
   const int64_t width = name == "lstm" ? 4 * H : 16 * H + 2;
   const int64_t top_in = name == "lstm" ? H : 2 * H;
-  std::vector<Gemm> gemms = {{items, in, E, 1}, {items, E, width, 1},
-                             {n, top_in, 4 * H, branches * length}};
+  std::vector<Gemm> gemms = {
+      {items, in, E, 1}, {items, E, width, 1}, {n, top_in, 4 * H, branches * length}};
   if (name == "heroes") gemms.push_back({n, H, H, length});
   std::vector<std::function<void()>> calls;
   double flops = 0;
@@ -241,8 +241,11 @@ json latency(Fn fn, double seconds) {
   auto q = [&](double p) {
     return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * double(sorted.size())))];
   };
-  return {{"median_ms", q(0.5)}, {"p99_ms", q(0.99)}, {"mean_ms", sum / double(ms.size())},
-          {"min_ms", sorted.front()}, {"reps", ms.size()}};
+  return {{"median_ms", q(0.5)},
+          {"p99_ms", q(0.99)},
+          {"mean_ms", sum / double(ms.size())},
+          {"min_ms", sorted.front()},
+          {"reps", ms.size()}};
 }
 
 /// A batch of `length` consecutive rows of the split (whole lists of the loader) as one list.
@@ -422,7 +425,8 @@ int main(int argc, char** argv) {
       const uint64_t* list = train.list();
       uint64_t lists = train.rows() > 0 ? 1 : 0;
       for (uint64_t i = 1; i < train.rows(); ++i) lists += list[i] != list[i - 1];
-      list_length = lists ? static_cast<int64_t>(std::llround(double(train.rows()) / double(lists))) : 1;
+      list_length =
+          lists ? static_cast<int64_t>(std::llround(double(train.rows()) / double(lists))) : 1;
       data_info["train_lists"] = lists;
     }
     out["data"] = data_info;
