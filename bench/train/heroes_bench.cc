@@ -38,6 +38,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/common/split.h"
 #include "core/allocator.h"
 #include "core/file.h"
 #include "core/stopwatch.h"
@@ -76,21 +77,6 @@ std::string prepare_cache(const std::string& dir, uint64_t rows, json& info) {
   return cache_dir;
 }
 
-std::vector<std::string> split_names(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-std::vector<int64_t> split_ints(const std::string& s) {
-  std::vector<int64_t> out;
-  for (const auto& n : split_names(s)) out.push_back(std::stoll(n));
-  return out;
-}
 
 /// A bench model name -> registry name and options.
 std::pair<std::string, json> model_spec(const std::string& name) {
@@ -383,12 +369,12 @@ int main(int argc, char** argv) {
     try {
       if (a == "--dir") dir = value();
       else if (a == "--rows") rows = std::stoull(value());
-      else if (a == "--models") models = split_names(value());
-      else if (a == "--threads") threads = split_ints(value());
+      else if (a == "--models") models = bench::option_list(value());
+      else if (a == "--threads") threads = bench::option_ints(value());
       else if (a == "--batch") batch = std::stoll(value());
       else if (a == "--warmup") warmup = std::stoll(value());
       else if (a == "--budget") budget = std::stod(value());
-      else if (a == "--lengths") lengths = split_ints(value());
+      else if (a == "--lengths") lengths = bench::option_ints(value());
       else if (a == "--latency-seconds") latency_seconds = std::stod(value());
       else if (a == "--no-train") do_train = false;
       else if (a == "--no-latency") do_latency = false;

@@ -38,6 +38,7 @@
 #include <torch/version.h>
 
 #include "bench/common/aliccp_like.h"
+#include "bench/common/split.h"
 #include "core/allocator.h"
 #include "core/file.h"
 #include "core/rng.h"
@@ -87,25 +88,6 @@ std::string prepare_cache(const std::string& dir, uint64_t rows, json& info) {
   return cache_dir;
 }
 
-std::vector<int64_t> parse_list(const std::string& s) {
-  std::vector<int64_t> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(std::stoll(item));
-  }
-  return out;
-}
-
-std::vector<std::string> parse_names(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 std::vector<int64_t> towers_of(const std::string& config) {
   if (config == "a") return {16, 8};
@@ -327,9 +309,9 @@ int main(int argc, char** argv) {
       else if (a == "--warmup") warmup = std::stoll(value());
       else if (a == "--seconds") sgemm_seconds = std::stod(value());
       else if (a == "--budget") budget = std::stod(value());
-      else if (a == "--towers") configs = parse_names(value());
-      else if (a == "--batches") batches = parse_list(value());
-      else if (a == "--threads") threads = parse_list(value());
+      else if (a == "--towers") configs = bench::option_list(value());
+      else if (a == "--batches") batches = bench::option_ints(value());
+      else if (a == "--threads") threads = bench::option_ints(value());
       else if (a == "--no-sgemm") do_sgemm = false;
       else if (a == "--no-trainer") do_trainer = false;
       else if (a == "--no-loop") do_loop = false;
