@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <system_error>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -17,15 +18,23 @@ namespace {
 /// Appends numbers and tabs to a line buffer (one row is well under 512 bytes).
 class Line {
  public:
-  void i(int64_t v) { n_ = static_cast<size_t>(std::to_chars(buf_ + n_, end(), v).ptr - buf_); }
-  void u(uint64_t v) { n_ = static_cast<size_t>(std::to_chars(buf_ + n_, end(), v).ptr - buf_); }
-  void f(float v) { n_ = static_cast<size_t>(std::to_chars(buf_ + n_, end(), v).ptr - buf_); }
-  void c(char ch) { buf_[n_++] = ch; }
+  void i(int64_t v) { put(std::to_chars(buf_ + n_, end(), v)); }
+  void u(uint64_t v) { put(std::to_chars(buf_ + n_, end(), v)); }
+  void f(float v) { put(std::to_chars(buf_ + n_, end(), v)); }
+  void c(char ch) {
+    FUNNEL_CHECK(n_ < sizeof buf_, "criteo writer: a line longer than " << sizeof buf_ << " bytes");
+    buf_[n_++] = ch;
+  }
   const char* data() const { return buf_; }
   size_t size() const { return n_; }
 
  private:
   char* end() { return buf_ + sizeof buf_; }
+  void put(std::to_chars_result r) {
+    FUNNEL_CHECK(r.ec == std::errc(),
+                 "criteo writer: a line longer than " << sizeof buf_ << " bytes");
+    n_ = static_cast<size_t>(r.ptr - buf_);
+  }
   char buf_[512];
   size_t n_ = 0;
 };

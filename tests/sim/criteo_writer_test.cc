@@ -136,7 +136,9 @@ TEST(CriteoWriter, WritesTheExactFormatWithConsistentColumns) {
   uint64_t clicks = 0, last_clicks = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
-    if (i > 0) EXPECT_LE(rows[i - 1].v[cr::kTimestamp], r.v[cr::kTimestamp]) << "row " << i;
+    if (i > 0) {
+      EXPECT_LE(rows[i - 1].v[cr::kTimestamp], r.v[cr::kTimestamp]) << "row " << i;
+    }
     EXPECT_GE(r.v[cr::kTimestamp], 0);
     EXPECT_TRUE(r.v[cr::kClick] == 0 || r.v[cr::kClick] == 1);
     EXPECT_EQ(r.v[cr::kConversion], r.v[cr::kConversionId] >= 0 ? 1 : 0);
@@ -165,7 +167,9 @@ TEST(CriteoWriter, WritesTheExactFormatWithConsistentColumns) {
     double cost = 0;
     for (size_t k = 0; k < seq.size(); ++k) {
       const Row& r = *seq[k];
-      if (k > 0) EXPECT_LT(seq[k - 1]->v[cr::kTimestamp], r.v[cr::kTimestamp]);
+      if (k > 0) {
+        EXPECT_LT(seq[k - 1]->v[cr::kTimestamp], r.v[cr::kTimestamp]);
+      }
       cost += r.cost;
       if (r.v[cr::kClick]) {
         ++clicks_in;
