@@ -62,23 +62,16 @@ nlohmann::json HeroesOptions::to_json() const {
 }
 
 HeroesCellImpl::HeroesCellImpl(int64_t in, const HeroesOptions& options)
-    : options_(options), hidden_(options.list.hidden) {
+    : ProjectedCellImpl("heroes cell", in, options.list.hidden, options.list.positions),
+      options_(options) {
   const int64_t H = hidden_;
-  const double bound = 1.0 / std::sqrt(static_cast<double>(H));
-  auto uniform = [&](std::vector<int64_t> shape) {
-    return torch::empty(shape).uniform_(-bound, bound);
-  };
   // 16H gate rows, then the item's own terms of the two logits (option item_readout).
   const int64_t width = 16 * H + (options.item_readout ? 2 : 0);
-  w_input = register_parameter("w_input", uniform({width, in}));
-  b_input = register_parameter("b_input", uniform({width}));
+  register_input(in, width);
   for (int b = 0; b < 4; ++b) {
     w_top.push_back(register_parameter("w_top" + std::to_string(b), uniform({4 * H, 2 * H})));
   }
-  if (options.list.positions > 0) {
-    position_bias_ =
-        register_parameter("position_bias", torch::zeros({options.list.positions, width}));
-  }
+  register_position_bias(options.list.positions, width);
   delta = register_module("delta", torch::nn::Linear(H, H));
   head_c = register_module("head_c", torch::nn::Linear(H, 1));
   head_v = register_module("head_v", torch::nn::Linear(H, 1));
@@ -87,10 +80,6 @@ HeroesCellImpl::HeroesCellImpl(int64_t in, const HeroesOptions& options)
 torch::Tensor HeroesCellImpl::decay_rate(const torch::Tensor& x, double gamma) {
   // f(x) = gamma log(1 + exp(x / gamma)) (eq. 11, after Mei & Eisner 2017), > 0.
   return gamma * torch::nn::functional::softplus(x / gamma);
-}
-
-torch::Tensor HeroesCellImpl::prepare(const torch::Tensor& x, const PackedLists& lists) {
-  return project_inputs(x, w_input, b_input, position_bias_, lists);
 }
 
 std::vector<torch::Tensor> HeroesCellImpl::initial_state(int64_t n,
@@ -133,7 +122,7 @@ torch::Tensor HeroesCellImpl::step(const torch::Tensor& in, const torch::Tensor&
   torch::Tensor sc = c.i * c.g;
   if (within) {
     const torch::Tensor s_prev =
-        hawkes ? S[kScI] + (S[kSc] - S[kScI]) * torch::exp(-S[kDelta] * dt) : S[kSc];
+        hawkes ? decay_towards(S[kScI], S[kSc], S[kDelta], dt) : S[kSc];
     sc = sc + keep * c.f * s_prev;
   }
   const torch::Tensor hc = c.o * torch::tanh(sc);

@@ -93,11 +93,10 @@ struct HeroesOptions {
 /// The two-layer hierarchy of one item as a recurrent cell (model/blocks/sequence.h). Its
 /// outputs per item: [logit P(c) behavioural, logit P(v | c) behavioural, the same two inherent,
 /// the boundary g_i].
-class HeroesCellImpl : public RecurrentCellImpl {
+class HeroesCellImpl : public ProjectedCellImpl {
  public:
   HeroesCellImpl(int64_t in, const HeroesOptions& options);
 
-  torch::Tensor prepare(const torch::Tensor& x, const PackedLists& lists) override;
   std::vector<torch::Tensor> initial_state(int64_t n, const torch::TensorOptions& options) override;
   torch::Tensor step(const torch::Tensor& in, const torch::Tensor& dt, int64_t t,
                      std::vector<torch::Tensor>& state) override;
@@ -108,18 +107,15 @@ class HeroesCellImpl : public RecurrentCellImpl {
   static torch::Tensor decay_rate(const torch::Tensor& x, double gamma);
 
   /// Per branch (0 = CTR behavioural, 1 = CTR inherent, 2 = CVR behavioural, 3 = CVR
-  /// inherent): input weights [16H (+2 with item_readout), in] and bias (the four branches'
-  /// 4H rows, then the item terms of the click and CVR logits), top-down weights [4H, 2H] over
-  /// [own layer's h, other layer's h] (eq. 16); gate rows in the order i, f, o, g~.
-  torch::Tensor w_input, b_input;
+  /// inherent): input weights w_input [16H (+2 with item_readout), in] and bias b_input (the
+  /// four branches' 4H rows, then the item terms of the click and CVR logits), top-down weights
+  /// [4H, 2H] over [own layer's h, other layer's h] (eq. 16); gate rows in the order i, f, o, g~.
   std::vector<torch::Tensor> w_top;
   torch::nn::Linear delta{nullptr};            // eq. 11's MLP (one layer)
   torch::nn::Linear head_c{nullptr}, head_v{nullptr};
 
  private:
   HeroesOptions options_;
-  int64_t hidden_;
-  torch::Tensor position_bias_;  // [positions, 16H] or undefined
 };
 
 class HeroesModel : public ListModel {

@@ -2,42 +2,17 @@
 
 #include <torch/nn/functional/activation.h>
 
-#include <cmath>
-
-#include "core/error.h"
 
 namespace funnel::model {
-namespace {
-
-/// U(-1/sqrt(H), 1/sqrt(H)), PyTorch's initialisation of recurrent weights.
-torch::Tensor uniform(std::vector<int64_t> shape, int64_t hidden) {
-  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
-  return torch::empty(shape).uniform_(-bound, bound);
-}
-
-void check_sizes(const char* what, int64_t in, int64_t hidden, int64_t positions) {
-  FUNNEL_CHECK(in > 0 && hidden > 0 && positions >= 0, what << ": bad sizes (in " << in
-                                                            << ", hidden " << hidden
-                                                            << ", positions " << positions << ")");
-}
-
-}  // namespace
 
 // ---- GRU ----
 
-GruCellImpl::GruCellImpl(int64_t in, int64_t hidden, int64_t positions) : hidden_(hidden) {
-  check_sizes("gru cell", in, hidden, positions);
-  w_input = register_parameter("w_input", uniform({3 * hidden, in}, hidden));
-  b_input = register_parameter("b_input", uniform({3 * hidden}, hidden));
-  w_hidden = register_parameter("w_hidden", uniform({3 * hidden, hidden}, hidden));
-  b_hidden = register_parameter("b_hidden", uniform({3 * hidden}, hidden));
-  if (positions > 0) {
-    position_bias_ = register_parameter("position_bias", torch::zeros({positions, 3 * hidden}));
-  }
-}
-
-torch::Tensor GruCellImpl::prepare(const torch::Tensor& x, const PackedLists& lists) {
-  return project_inputs(x, w_input, b_input, position_bias_, lists);
+GruCellImpl::GruCellImpl(int64_t in, int64_t hidden, int64_t positions)
+    : ProjectedCellImpl("gru cell", in, hidden, positions) {
+  register_input(in, 3 * hidden);
+  w_hidden = register_parameter("w_hidden", uniform({3 * hidden, hidden}));
+  b_hidden = register_parameter("b_hidden", uniform({3 * hidden}));
+  register_position_bias(positions, 3 * hidden);
 }
 
 std::vector<torch::Tensor> GruCellImpl::initial_state(int64_t n,
@@ -61,23 +36,15 @@ torch::Tensor GruCellImpl::step(const torch::Tensor& in, const torch::Tensor& /*
 // ---- Time-LSTM 3 ----
 
 TimeLstmCellImpl::TimeLstmCellImpl(int64_t in, int64_t hidden, int64_t positions)
-    : hidden_(hidden) {
-  check_sizes("time-lstm cell", in, hidden, positions);
-  w_input = register_parameter("w_input", uniform({5 * hidden, in}, hidden));
-  b_input = register_parameter("b_input", uniform({5 * hidden}, hidden));
-  w_hidden = register_parameter("w_hidden", uniform({3 * hidden, hidden}, hidden));
-  peep_i = register_parameter("peep_i", uniform({hidden}, hidden));
-  peep_o = register_parameter("peep_o", uniform({hidden}, hidden));
-  v_t1 = register_parameter("v_t1", uniform({hidden}, hidden));
-  w_t2 = register_parameter("w_t2", uniform({hidden}, hidden));
-  w_to = register_parameter("w_to", uniform({hidden}, hidden));
-  if (positions > 0) {
-    position_bias_ = register_parameter("position_bias", torch::zeros({positions, 5 * hidden}));
-  }
-}
-
-torch::Tensor TimeLstmCellImpl::prepare(const torch::Tensor& x, const PackedLists& lists) {
-  return project_inputs(x, w_input, b_input, position_bias_, lists);
+    : ProjectedCellImpl("time-lstm cell", in, hidden, positions) {
+  register_input(in, 5 * hidden);
+  w_hidden = register_parameter("w_hidden", uniform({3 * hidden, hidden}));
+  peep_i = register_parameter("peep_i", uniform({hidden}));
+  peep_o = register_parameter("peep_o", uniform({hidden}));
+  v_t1 = register_parameter("v_t1", uniform({hidden}));
+  w_t2 = register_parameter("w_t2", uniform({hidden}));
+  w_to = register_parameter("w_to", uniform({hidden}));
+  register_position_bias(positions, 5 * hidden);
 }
 
 std::vector<torch::Tensor> TimeLstmCellImpl::initial_state(int64_t n,
@@ -106,18 +73,11 @@ torch::Tensor TimeLstmCellImpl::step(const torch::Tensor& in, const torch::Tenso
 
 // ---- continuous-time LSTM (neural Hawkes process) ----
 
-CtLstmCellImpl::CtLstmCellImpl(int64_t in, int64_t hidden, int64_t positions) : hidden_(hidden) {
-  check_sizes("ct-lstm cell", in, hidden, positions);
-  w_input = register_parameter("w_input", uniform({7 * hidden, in}, hidden));
-  b_input = register_parameter("b_input", uniform({7 * hidden}, hidden));
-  w_hidden = register_parameter("w_hidden", uniform({7 * hidden, hidden}, hidden));
-  if (positions > 0) {
-    position_bias_ = register_parameter("position_bias", torch::zeros({positions, 7 * hidden}));
-  }
-}
-
-torch::Tensor CtLstmCellImpl::prepare(const torch::Tensor& x, const PackedLists& lists) {
-  return project_inputs(x, w_input, b_input, position_bias_, lists);
+CtLstmCellImpl::CtLstmCellImpl(int64_t in, int64_t hidden, int64_t positions)
+    : ProjectedCellImpl("ct-lstm cell", in, hidden, positions) {
+  register_input(in, 7 * hidden);
+  w_hidden = register_parameter("w_hidden", uniform({7 * hidden, hidden}));
+  register_position_bias(positions, 7 * hidden);
 }
 
 std::vector<torch::Tensor> CtLstmCellImpl::initial_state(int64_t n,
@@ -132,7 +92,7 @@ torch::Tensor CtLstmCellImpl::step(const torch::Tensor& in, const torch::Tensor&
                                    std::vector<torch::Tensor>& state) {
   const torch::Tensor &c = state[0], &c_bar = state[1], &delta = state[2], &o_prev = state[3];
   // The state decayed over the gap to this item: c(t_i), h(t_i).
-  const torch::Tensor c_t = c_bar + (c - c_bar) * torch::exp(-delta * dt);
+  const torch::Tensor c_t = decay_towards(c_bar, c, delta, dt);
   const torch::Tensor h_t = o_prev * torch::tanh(c_t);
   const auto a = torch::addmm(in, h_t, w_hidden.t()).chunk(7, 1);
   const torch::Tensor i = torch::sigmoid(a[0]), f = torch::sigmoid(a[1]), z = torch::tanh(a[2]),

@@ -25,21 +25,16 @@ namespace funnel::model {
 
 /// r, z, n = W x + b (prepare) and U h + b_h (step), PyTorch's GRU convention:
 /// r = sig(.), z = sig(.), n = tanh(W_n x + b_n + r (U_n h + b_hn)), h' = (1 - z) n + z h.
-class GruCellImpl : public RecurrentCellImpl {
+class GruCellImpl : public ProjectedCellImpl {
  public:
   GruCellImpl(int64_t in, int64_t hidden, int64_t positions);
 
-  torch::Tensor prepare(const torch::Tensor& x, const PackedLists& lists) override;
   std::vector<torch::Tensor> initial_state(int64_t n, const torch::TensorOptions& options) override;
   torch::Tensor step(const torch::Tensor& in, const torch::Tensor& dt, int64_t t,
                      std::vector<torch::Tensor>& state) override;
 
-  /// [3H, in], [3H], [3H, H], [3H]: rows in the order r, z, n.
-  torch::Tensor w_input, b_input, w_hidden, b_hidden;
-
- private:
-  int64_t hidden_;
-  torch::Tensor position_bias_;
+  /// w_input [3H, in], b_input [3H], and [3H, H], [3H]: rows in the order r, z, n.
+  torch::Tensor w_hidden, b_hidden;
 };
 
 /// Time-LSTM 3 (Zhu et al. 2017), with dt the gap to the previous item:
@@ -52,23 +47,19 @@ class GruCellImpl : public RecurrentCellImpl {
 ///   o  = sig(W_o x + dt * w_to + U_o h + p_o * c~ + b_o),  h' = o tanh(c~)
 /// State (h, c'); output h'. The paper's sigma_c, sigma_h are tanh; it keeps w_t1 <= 0 by
 /// projection, here it is a reparametrisation (same constraint, no clipping step).
-class TimeLstmCellImpl : public RecurrentCellImpl {
+class TimeLstmCellImpl : public ProjectedCellImpl {
  public:
   TimeLstmCellImpl(int64_t in, int64_t hidden, int64_t positions);
 
-  torch::Tensor prepare(const torch::Tensor& x, const PackedLists& lists) override;
   std::vector<torch::Tensor> initial_state(int64_t n, const torch::TensorOptions& options) override;
   torch::Tensor step(const torch::Tensor& in, const torch::Tensor& dt, int64_t t,
                      std::vector<torch::Tensor>& state) override;
 
-  /// [5H, in], [5H]: input rows in the order i, T1, T2, c, o; [3H, H]: recurrent rows i, c, o.
-  torch::Tensor w_input, b_input, w_hidden;
+  /// w_input [5H, in], b_input [5H]: input rows in the order i, T1, T2, c, o; [3H, H]:
+  /// recurrent rows i, c, o.
+  torch::Tensor w_hidden;
   /// [H] each: peepholes p_i, p_o; time weights v_t1 (w_t1 = -softplus(v_t1)), w_t2, w_to.
   torch::Tensor peep_i, peep_o, v_t1, w_t2, w_to;
-
- private:
-  int64_t hidden_;
-  torch::Tensor position_bias_;
 };
 
 /// The continuous-time LSTM (Mei & Eisner 2017, §3.1). Item i at time t_i, the state left
@@ -80,21 +71,16 @@ class TimeLstmCellImpl : public RecurrentCellImpl {
 /// State (c', c-bar', delta', o'); output h(t_i+) = o' tanh(c') (the state just after item i:
 /// the event's own features are in it, as in every cell here). tanh(x) = 2 sig(2x) - 1 is the
 /// paper's activation.
-class CtLstmCellImpl : public RecurrentCellImpl {
+class CtLstmCellImpl : public ProjectedCellImpl {
  public:
   CtLstmCellImpl(int64_t in, int64_t hidden, int64_t positions);
 
-  torch::Tensor prepare(const torch::Tensor& x, const PackedLists& lists) override;
   std::vector<torch::Tensor> initial_state(int64_t n, const torch::TensorOptions& options) override;
   torch::Tensor step(const torch::Tensor& in, const torch::Tensor& dt, int64_t t,
                      std::vector<torch::Tensor>& state) override;
 
-  /// [7H, in], [7H], [7H, H]: rows in the order i, f, z, o, i-bar, f-bar, d.
-  torch::Tensor w_input, b_input, w_hidden;
-
- private:
-  int64_t hidden_;
-  torch::Tensor position_bias_;
+  /// w_input [7H, in], b_input [7H], [7H, H]: rows in the order i, f, z, o, i-bar, f-bar, d.
+  torch::Tensor w_hidden;
 };
 
 }  // namespace funnel::model

@@ -111,21 +111,39 @@ torch::Tensor project_inputs(const torch::Tensor& x, const torch::Tensor& w, con
                  0, lists.step_index().clamp_max(position_bias.size(0) - 1));
 }
 
-LstmCellImpl::LstmCellImpl(int64_t in, int64_t hidden, int64_t positions)
-    : hidden_(hidden), positions_(positions) {
-  FUNNEL_CHECK(in > 0 && hidden > 0 && positions >= 0, "lstm cell: bad sizes");
-  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
-  w_input = register_parameter("w_input", torch::empty({4 * hidden, in}).uniform_(-bound, bound));
-  b_input = register_parameter("b_input", torch::empty({4 * hidden}).uniform_(-bound, bound));
-  w_hidden =
-      register_parameter("w_hidden", torch::empty({4 * hidden, hidden}).uniform_(-bound, bound));
+ProjectedCellImpl::ProjectedCellImpl(const char* what, int64_t in, int64_t hidden,
+                                     int64_t positions)
+    : hidden_(hidden) {
+  FUNNEL_CHECK(in > 0 && hidden > 0 && positions >= 0,
+               what << ": bad sizes (in " << in << ", hidden " << hidden << ", positions "
+                    << positions << ")");
+}
+
+torch::Tensor ProjectedCellImpl::uniform(std::vector<int64_t> shape) const {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(hidden_));
+  return torch::empty(shape).uniform_(-bound, bound);
+}
+
+void ProjectedCellImpl::register_input(int64_t in, int64_t width) {
+  w_input = register_parameter("w_input", uniform({width, in}));
+  b_input = register_parameter("b_input", uniform({width}));
+}
+
+void ProjectedCellImpl::register_position_bias(int64_t positions, int64_t width) {
   if (positions > 0) {
-    position_bias_ = register_parameter("position_bias", torch::zeros({positions, 4 * hidden}));
+    position_bias_ = register_parameter("position_bias", torch::zeros({positions, width}));
   }
 }
 
-torch::Tensor LstmCellImpl::prepare(const torch::Tensor& x, const PackedLists& lists) {
+torch::Tensor ProjectedCellImpl::prepare(const torch::Tensor& x, const PackedLists& lists) {
   return project_inputs(x, w_input, b_input, position_bias_, lists);
+}
+
+LstmCellImpl::LstmCellImpl(int64_t in, int64_t hidden, int64_t positions)
+    : ProjectedCellImpl("lstm cell", in, hidden, positions) {
+  register_input(in, 4 * hidden);
+  w_hidden = register_parameter("w_hidden", uniform({4 * hidden, hidden}));
+  register_position_bias(positions, 4 * hidden);
 }
 
 std::vector<torch::Tensor> LstmCellImpl::initial_state(int64_t n,

@@ -90,33 +90,64 @@ class RecurrentCellImpl : public torch::nn::Module {
 torch::Tensor run_lists(RecurrentCellImpl& cell, const PackedLists& lists,
                         const torch::Tensor& x_packed, const torch::Tensor& dt);
 
-/// The standard LSTM cell (Hochreiter & Schmidhuber 1997, with a forget gate): gates
-/// [i, f, g, o] = W x + b (prepare, one GEMM over all items) + U h (per step), c = f c + i g,
-/// h = o tanh(c). Output h. `positions` > 0 adds a learned per-step bias to the gates: a
-/// one-hot position concatenated to the input (HEROES footnote 3), steps beyond the last
-/// sharing the last.
-class LstmCellImpl : public RecurrentCellImpl {
- public:
-  LstmCellImpl(int64_t in, int64_t hidden, int64_t positions);
-
-  torch::Tensor prepare(const torch::Tensor& x, const PackedLists& lists) override;
-  std::vector<torch::Tensor> initial_state(int64_t n, const torch::TensorOptions& options) override;
-  torch::Tensor step(const torch::Tensor& in, const torch::Tensor& dt, int64_t t,
-                     std::vector<torch::Tensor>& state) override;
-
-  int64_t hidden() const { return hidden_; }
-  /// [4H, in], [4H], [4H, H]: the gate weights, rows in the order i, f, g, o.
-  torch::Tensor w_input, b_input, w_hidden;
-
- private:
-  int64_t hidden_, positions_;
-  torch::Tensor position_bias_;  // [positions, 4H] or undefined
-};
-
 /// The input projection of a cell's gates for all packed items, x w^T + b, plus the per-step
 /// learned bias rows of `position_bias` [positions, width] when defined (the one-hot position
 /// of footnote 3 times its weights; steps beyond the last share the last).
 torch::Tensor project_inputs(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                              const torch::Tensor& position_bias, const PackedLists& lists);
+
+/// A cell whose gates read the item through one input projection: prepare() is x W^T + b plus
+/// the per-step position bias (project_inputs), for every gate at once. The LSTM, GRU,
+/// Time-LSTM, continuous-time LSTM and HEROES cells all are such cells.
+class ProjectedCellImpl : public RecurrentCellImpl {
+ public:
+  torch::Tensor prepare(const torch::Tensor& x, const PackedLists& lists) override;
+
+  /// [width, in], [width]: the input projection of every gate's rows.
+  torch::Tensor w_input, b_input;
+
+ protected:
+  /// `what` names the cell in the error on bad sizes.
+  ProjectedCellImpl(const char* what, int64_t in, int64_t hidden, int64_t positions);
+  /// U(-1/sqrt(H), 1/sqrt(H)) of `shape`: PyTorch's initialisation of recurrent weights.
+  torch::Tensor uniform(std::vector<int64_t> shape) const;
+  /// Registers w_input [width, in] and b_input [width]; first, before the cell's other weights.
+  void register_input(int64_t in, int64_t width);
+  /// Registers the position bias [positions, width] (zeros) when positions > 0; after the
+  /// cell's other weights, so that every cell keeps its parameter order.
+  void register_position_bias(int64_t positions, int64_t width);
+
+  int64_t hidden_;
+
+ private:
+  torch::Tensor position_bias_;  // [positions, width] or undefined
+};
+
+/// A state decayed over a gap `dt` from `from` towards `target` at `rate`:
+/// target + (from - target) exp(-rate dt) (the continuous-time cell of Mei & Eisner 2017,
+/// HEROES eq. 11).
+inline torch::Tensor decay_towards(const torch::Tensor& target, const torch::Tensor& from,
+                                   const torch::Tensor& rate, const torch::Tensor& dt) {
+  return target + (from - target) * torch::exp(-rate * dt);
+}
+
+/// The standard LSTM cell (Hochreiter & Schmidhuber 1997, with a forget gate): gates
+/// [i, f, g, o] = W x + b (prepare, one GEMM over all items) + U h (per step), c = f c + i g,
+/// h = o tanh(c). Output h. `positions` > 0 adds a learned per-step bias to the gates: a
+/// one-hot position concatenated to the input (HEROES footnote 3), steps beyond the last
+/// sharing the last.
+class LstmCellImpl : public ProjectedCellImpl {
+ public:
+  LstmCellImpl(int64_t in, int64_t hidden, int64_t positions);
+
+  std::vector<torch::Tensor> initial_state(int64_t n, const torch::TensorOptions& options) override;
+  torch::Tensor step(const torch::Tensor& in, const torch::Tensor& dt, int64_t t,
+                     std::vector<torch::Tensor>& state) override;
+
+  int64_t hidden() const { return hidden_; }
+  /// w_input [4H, in], b_input [4H], w_hidden [4H, H]: the gate weights, rows in the order
+  /// i, f, g, o.
+  torch::Tensor w_hidden;
+};
 
 }  // namespace funnel::model
