@@ -27,17 +27,14 @@ torch::Tensor ListAttentionImpl::forward(const torch::Tensor& q, const torch::Te
   // zero row appended at `rows`.
   std::vector<int64_t> to_padded(static_cast<size_t>(T * N), rows), to_packed;
   to_packed.reserve(static_cast<size_t>(rows));
-  std::vector<uint8_t> valid(static_cast<size_t>(T * N), 0);
   for (int64_t t = 0; t < T; ++t) {
     for (int64_t n = 0; n < lists.active(t); ++n) {
       to_padded[static_cast<size_t>(t * N + n)] = lists.start(t) + n;
-      valid[static_cast<size_t>(t * N + n)] = 1;
       to_packed.push_back(t * N + n);
     }
   }
-  const auto dev = torch::TensorOptions().dtype(torch::kLong).device(q.device());
-  const torch::Tensor pad_idx = torch::tensor(to_padded, torch::kLong).to(dev.device());
-  const torch::Tensor pack_idx = torch::tensor(to_packed, torch::kLong).to(dev.device());
+  const torch::Tensor pad_idx = torch::tensor(to_padded, torch::kLong).to(q.device());
+  const torch::Tensor pack_idx = torch::tensor(to_packed, torch::kLong).to(q.device());
   auto pad = [&](const torch::Tensor& x) {
     return torch::cat({x, x.new_zeros({1, x.size(1)})}).index_select(0, pad_idx).view({T, N, -1});
   };
@@ -47,12 +44,9 @@ torch::Tensor ListAttentionImpl::forward(const torch::Tensor& q, const torch::Te
   torch::Tensor e = aq.unsqueeze(1) + bk.unsqueeze(0);  // [i, j, N, dim]
   e = act_ == AttentionScore::kTanh ? torch::tanh(e) : torch::sigmoid(e);
   torch::Tensor s = score(e).squeeze(-1);  // [i, j, N]
-  // j <= i and j inside its list (j = 0 always is: no row is all masked).
-  const torch::Tensor key_ok =
-      torch::tensor(std::vector<int64_t>(valid.begin(), valid.end()), torch::kLong)
-          .to(dev.device())
-          .view({1, T, N})
-          .to(torch::kBool);
+  // j <= i and j inside its list (a slot past its list's end reads the zero row `rows`; j = 0
+  // always is inside: no row is all masked).
+  const torch::Tensor key_ok = pad_idx.view({1, T, N}) < rows;
   const torch::Tensor causal =
       torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(q.device()))
           .tril()
