@@ -52,7 +52,7 @@ nlohmann::json parse_request_body(const std::string& body) {
   }
 }
 
-RequestEncoder::RequestEncoder(const model::BundleMeta& bundle)
+RequestEncoder::RequestEncoder(const model::BundleMeta& bundle, bool one_list)
     : bundle_(bundle),
       config_([&] {
         data::DataConfig c = bundle_data_config(bundle, /*with_labels=*/false);
@@ -62,7 +62,8 @@ RequestEncoder::RequestEncoder(const model::BundleMeta& bundle)
         c.schema.inherent_truth_columns.clear();
         return c;
       }()),
-      encoder_(config_) {
+      encoder_(config_),
+      one_list_(one_list) {
   const std::vector<data::Slot> slots = config_.schema.slots();
   num_slots_ = slots.size();
   const data::Layout& layout = bundle.layout;
@@ -232,6 +233,7 @@ EncodedRequest RequestEncoder::encode(const nlohmann::json& request, size_t max_
   out.oov.assign(layout.sparse.size(), 0);
 
   data::BatchBuilder builder(layout, bundle_.vocabs, bundle_.dense_mean, bundle_.dense_std);
+  if (one_list_ && !items.empty()) builder.start_list();
   out.ids.reserve(items.size());
   data::RawRow row;
   data::EncodedRow enc;

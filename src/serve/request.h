@@ -54,8 +54,9 @@ struct EncodedRequest {
 
 class RequestEncoder {
  public:
-  /// `bundle` must outlive the encoder.
-  explicit RequestEncoder(const model::BundleMeta& bundle);
+  /// `bundle` must outlive the encoder. `one_list`: the request's items are one list, in
+  /// request order (a model over whole lists): the batch has its list offsets.
+  explicit RequestEncoder(const model::BundleMeta& bundle, bool one_list = false);
 
   /// `request`: the parsed body ("model" is the caller's). Throws RequestError (400) on bad
   /// input and (413) on more than `max_items` items. Thread-safe.
@@ -87,6 +88,7 @@ class RequestEncoder {
   std::vector<Field> fields_;
   std::unordered_map<std::string, size_t> field_by_name_;
   size_t num_slots_ = 0;
+  bool one_list_ = false;
 };
 
 }  // namespace funnel::serve

@@ -61,7 +61,7 @@ std::shared_ptr<const ServedModel> ServedModel::load(const std::string& name,
   }
   m->version = hex(m->bundle.checksum);
   m->predictor = std::make_unique<Predictor>(m->bundle);
-  m->encoder = std::make_unique<RequestEncoder>(m->bundle);
+  m->encoder = std::make_unique<RequestEncoder>(m->bundle, m->bundle.net->reads_lists());
   m->score_names = serve::score_names(m->bundle.funnel);
   const std::string metrics =
       join_path(std::filesystem::path(path).parent_path().string(), "metrics.json");
@@ -133,15 +133,8 @@ ScoringService::Answer ScoringService::score(const nlohmann::json& body, ScoreTi
   const EncodedRequest req = m->encoder->encode(body, options_.max_items);
   const double encode = watch.seconds();
   watch.reset();
-  // A list model scores the request's items as one list, in request order.
-  model::BatchScores s;
-  if (m->bundle.net->reads_lists() && req.batch.size > 0) {
-    data::Batch list = req.batch;
-    list.list_offsets = {0, list.size};
-    s = m->predictor->score(list);
-  } else {
-    s = m->predictor->score(req.batch);
-  }
+  // A list model's request is one list (the encoder gives the batch its offsets).
+  const model::BatchScores s = m->predictor->score(req.batch);
   const double forward = watch.seconds();
   watch.reset();
   // The answer's text, written directly (no JSON tree for a few thousand numbers):
