@@ -17,6 +17,7 @@
 #include "core/hash.h"
 #include "core/progress.h"
 #include "core/utf8.h"
+#include "data/parse_number.h"
 #include "data/readers.h"
 
 namespace funnel::data {
@@ -64,12 +65,6 @@ bool parse_md5(std::string_view s, Md5& out) {
   out.hi = w[0];
   out.lo = w[1];
   return true;
-}
-
-bool parse_count(std::string_view s, uint64_t& out) {
-  if (s.empty()) return false;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 bool parse_value(std::string_view s, float& out) {
@@ -545,7 +540,7 @@ class AliccpRawReader::Impl {
   void parse_list(std::string_view count_text, std::string_view list, const Origin& origin,
                   bool count_unread, SlotValues& out) {
     uint64_t declared;
-    if (!parse_count(count_text, declared)) {
+    if (!parse_int(count_text, declared)) {
       fail(origin, "feature_num", "feature_num",
            "feature_num '" + printable(count_text, 80) + "' is not a non-negative integer");
     }

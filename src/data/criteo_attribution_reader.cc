@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "data/criteo_attribution.h"
+#include "data/parse_number.h"
 #include "data/readers.h"
 
 namespace funnel::data {
@@ -24,12 +25,6 @@ using criteo::kNumColumns;
 // Where a schema slot's cell comes from: a file column (>= 0) or a derived column.
 constexpr int kFromListId = -1;
 constexpr int kFromItemConversion = -2;
-
-template <typename T>
-bool parse_integer(std::string_view s, T& out) {
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
 
 std::string all_columns() {
   std::string out;
@@ -241,7 +236,7 @@ class CriteoAttributionReader : public Reader {
 
   void int_cell(int column, uint64_t line, const char* kind, int64_t& out) {
     const std::string_view v = cells_[file_column_[column]];
-    if (!parse_integer(v, out)) {
+    if (!parse_int(v, out)) {
       bad(column, line, kind, "expected an integer, got '" + printable(v, 40) + "'");
     }
   }

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/utf8.h"
+#include "data/parse_number.h"
 
 namespace funnel::data {
 namespace {
@@ -24,12 +25,6 @@ bool parse_double(std::string_view s, double& out) {
   if (s.front() == '+') s.remove_prefix(1);
   const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
-}
-
-template <typename T>
-bool parse_int(std::string_view s, T& out) {
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
 }
 
 }  // namespace
