@@ -2,7 +2,6 @@
 
 #include <torch/nn/functional/activation.h>
 
-
 namespace funnel::model {
 
 // ---- GRU ----
