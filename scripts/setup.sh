@@ -10,6 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev      # configs, schemas, metrics JSON
   libcli11-dev            # the funnel command line
   libcpp-httplib-dev      # funnel serve (HTTP)
+  libgloo-dev             # the Gloo headers of LibTorch's c10d (funnel train --workers)
   curl                    # make demo's request to funnel serve
   wrk                     # HTTP load generator, by hand (bench/serve has its own client)
   chromium                # the browser check of funnel report's page (tests/cli/report_test.sh)

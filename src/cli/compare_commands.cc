@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/run_training.h"
+#include "cli/workers.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -73,6 +74,9 @@ void add_compare_commands(CLI::App& app) {
                 "Replace the comparison already in OUT (default: refuse to)");
   cmd->add_flag("--keep-checkpoints", args->keep_checkpoints,
                 "Keep each run's checkpoint/ folder (default: only its log.jsonl)");
+  add_unsupported_workers(*cmd,
+                          "does not train data-parallel: it runs one model and seed at a time "
+                          "in one process; use funnel train --workers N for one run");
   cmd->callback([args] {
     Stopwatch wall;
     const config::Experiment e =

@@ -21,10 +21,9 @@
 namespace funnel::cli {
 
 std::vector<std::string> run_folder_files() {
-  return {"metrics.json", "model.bundle",    "log.jsonl",        "loss.jsonl",
-          "curves.json",  "checkpoint",      "alpha.jsonl",      "arch.json",
-          "arch.svg",     "evolution.jsonl", "search_log.jsonl", "search_loss.jsonl",
-          "gates.json"};
+  return {"metrics.json",     "model.bundle",      "log.jsonl", "loss.jsonl", "curves.json",
+          "checkpoint",       "alpha.jsonl",       "arch.json", "arch.svg",   "evolution.jsonl",
+          "search_log.jsonl", "search_loss.jsonl", "gates.json"};
 }
 
 std::string run_cache_dir(const config::Experiment& e, const std::string& cli_cache,
@@ -61,12 +60,12 @@ nlohmann::json machine_summary(int threads) {
 }
 
 RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOptions embedding,
-                         const model::ModelConfig& model, uint64_t seed) {
+                         const model::ModelConfig& model, uint64_t seed, dist::Communicator* comm) {
   torch::manual_seed(seed);
   embedding.table.seed = seed;
   RunModel run;
-  run.embedding =
-      std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(), embedding);
+  run.embedding = std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(),
+                                                            embedding, torch::kCPU, comm);
   run.net = model::make_model(model, model::FunnelSpec::from_layout(cache.layout()),
                               run.embedding->input_dim());
   return run;
@@ -78,7 +77,11 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
   const std::string val = cache.has_split("validation") ? "validation" : "";
   FUNNEL_CHECK(cache.has_split("train"), "the cache has no train split");
   Stopwatch watch;
+  const dist::Communicator* comm = trainer.communicator();
+  const bool writer = comm == nullptr || comm->rank() == 0;
+  const dist::CommStats before = comm ? comm->stats() : dist::CommStats{};
   const train::TrainResult r = trainer.fit("train", val, run_dir);
+  const dist::CommStats during = comm ? comm->stats() : dist::CommStats{};
   nlohmann::json metrics;
   metrics["model"] = name;
   if (!val.empty()) metrics["validation"] = r.best_validation;
@@ -91,7 +94,7 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
     predict_seconds = predict_watch.seconds();
     predict_rows = cache.split("test").rows();
     metrics["test"] = trainer.evaluator().metrics(test);
-    if (!run_dir.empty()) {
+    if (!run_dir.empty() && writer) {
       const model::FunnelSpec& f = trainer.evaluator().funnel();
       nlohmann::json curves = {{"split", "test"},
                                {"entries", metric::funnel_curves(test, f.events, f.parents)}};
@@ -107,6 +110,20 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
       // Scoring the test split (reading, embedding, forward; no metrics): inference speed.
       {"predict_seconds", predict_seconds},
       {"predict_samples_per_second", predict_seconds > 0 ? predict_rows / predict_seconds : 0.0}};
+  if (comm != nullptr) {
+    // What one step cost in communication, over the whole run (training's evaluations
+    // included): this rank's bytes sent, rank 0's view.
+    const double steps = std::max<int64_t>(1, r.steps);
+    metrics["distributed"] = {
+        {"world_size", comm->world_size()},
+        {"dropped_rows", r.dropped_rows},
+        {"all_reduce_bytes_per_step", (during.all_reduce_bytes - before.all_reduce_bytes) / steps},
+        {"all_to_all_bytes_per_step", (during.all_to_all_bytes - before.all_to_all_bytes) / steps},
+        {"collective_calls_per_step",
+         (during.all_reduce_calls + during.all_to_all_calls + during.other_calls -
+          before.all_reduce_calls - before.all_to_all_calls - before.other_calls) /
+             steps}};
+  }
   metrics["data"] = data_summary(cache);
   metrics["machine"] = machine_summary(trainer.options().threads);
   // Simulated data: the oracle (true probabilities) on the same splits, the best reachable.

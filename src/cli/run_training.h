@@ -42,8 +42,10 @@ nlohmann::json machine_summary(int threads);
 
 /// Seeds LibTorch with `seed` (dense initialisation) and builds the embedding (its tables
 /// seeded with `seed` too) and the model for the cache's funnel.
+/// With `comm` of several ranks the tables are sharded over them (data-parallel training).
 RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOptions embedding,
-                         const model::ModelConfig& model, uint64_t seed);
+                         const model::ModelConfig& model, uint64_t seed,
+                         dist::Communicator* comm = nullptr);
 
 /// Fits `trainer` on the train split (early stopping on validation when the cache has one),
 /// with log.jsonl, loss.jsonl and checkpoints under `run_dir`, then evaluates; the test split's
@@ -51,7 +53,9 @@ RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOption
 /// object: {"model", "validation" (best), "test", "timing": {train_seconds, total_seconds,
 /// steps, samples, samples_per_second, predict_seconds, predict_samples_per_second (the test
 /// split's scoring)}, "data" (data_summary), "machine" (machine_summary),
-/// "oracle": {split: ...} when the cache carries truth}.
+/// "oracle": {split: ...} when the cache carries truth}. Data-parallel: every rank calls it
+/// (the evaluations are collective), only rank 0 writes, and "distributed" holds the world
+/// size, the rows dropped to keep the ranks in step and the communication per step.
 nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& trainer,
                                 const std::string& name, const std::string& run_dir,
                                 train::TrainResult* result = nullptr);

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/run_training.h"
+#include "cli/workers.h"
 #include "config/experiment.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -244,6 +245,10 @@ void add_search_commands(CLI::App& app) {
                    "bilevel (one-shot, alpha) or evolution (regularised evolution over masks; "
                    "the config's \"evolution\" section)")
       ->check(CLI::IsMember({"bilevel", "evolution"}));
+  add_unsupported_workers(*search,
+                          "does not run data-parallel: the search (its alpha step on held-out "
+                          "rows) runs in one process; retrain the derived architecture with "
+                          "funnel train --arch ARCH.json --workers N");
   search->callback([args] { run_search(*args); });
 
   auto* arch = app.add_subcommand("arch", "AutoHERI architecture files");

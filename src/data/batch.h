@@ -20,6 +20,9 @@ struct SparseBatch {
 
 struct Batch {
   size_t size = 0;
+  /// Rows of the whole batch across the ranks of a data-parallel step, of which this is one
+  /// rank's part (LoaderOptions::shards); 0 = this batch is whole.
+  size_t global_size = 0;
   size_t num_events = 0;
   /// Event-major: labels[e * size + i] is event e of row i (0 or 1).
   std::vector<float> labels;
@@ -28,15 +31,15 @@ struct Batch {
   /// Row-major: dense[i * num_dense + d], normalised tanh((x - mean) / std) (ESM2 eq. 17);
   /// missing values are 0.
   std::vector<float> dense;
-  std::vector<uint64_t> group;      // when the schema has a group column
-  std::vector<uint64_t> list;       // when the schema has a list column
+  std::vector<uint64_t> group;  // when the schema has a group column
+  std::vector<uint64_t> list;   // when the schema has a list column
   /// Batches of whole lists (LoaderOptions::lists): num_lists + 1 offsets into the rows, list
   /// k = rows [list_offsets[k], list_offsets[k + 1]) in list order; empty otherwise.
   std::vector<uint64_t> list_offsets;
-  std::vector<int32_t> position;    // when the schema has a position column
-  std::vector<int64_t> timestamp;   // when the schema has a timestamp column
+  std::vector<int32_t> position;   // when the schema has a position column
+  std::vector<int64_t> timestamp;  // when the schema has a timestamp column
   size_t num_aux = 0;
-  std::vector<float> aux;           // row-major [size x num_aux], NaN = missing
+  std::vector<float> aux;  // row-major [size x num_aux], NaN = missing
   /// Index of each row in its split (predictions are written back in input order).
   std::vector<uint64_t> row;
 

@@ -21,6 +21,8 @@ bool list_batch_full(const LoaderOptions& o, uint64_t rows, size_t lists, uint64
 Loader::Loader(const Cache& cache, const CacheSplit& split, LoaderOptions options)
     : cache_(cache), split_(split), options_(options) {
   FUNNEL_CHECK(options_.batch_size > 0, "loader: batch_size must be > 0");
+  FUNNEL_CHECK(options_.shards >= 1 && options_.shard < options_.shards,
+               "loader: shard " << options_.shard << " of " << options_.shards);
   FUNNEL_CHECK(options_.block_rows > 0 && options_.window_blocks > 0,
                "loader: block_rows and window_blocks must be > 0");
   begin_ = std::min(options_.begin_row, split.rows());
@@ -29,8 +31,7 @@ Loader::Loader(const Cache& cache, const CacheSplit& split, LoaderOptions option
   for (float s : cache.dense_std()) inv_std_.push_back(s > 0 ? 1.0f / s : 0.0f);
   if (options_.lists) {
     FUNNEL_CHECK(!options_.drop_last, "loader: drop_last does not apply to list batches");
-    lists_ = ListIndex::build(split.list(), split.position(), begin_, end_,
-                              "split " + split.dir());
+    lists_ = ListIndex::build(split.list(), split.position(), begin_, end_, "split " + split.dir());
   }
 }
 
@@ -212,15 +213,44 @@ void Loader::gather(const std::vector<uint64_t>& rows, Batch& b) const {
   copy_column(split_.aux(), b.aux, b.num_aux);
 }
 
-bool Loader::produce(Batch& batch) {
+bool Loader::cut_shard() {
+  const size_t n = options_.shards, s = options_.shard;
   if (options_.lists) {
-    take_lists(indices_);
-  } else {
-    take_indices(options_.batch_size, indices_);
+    const size_t lists = list_offsets_.size() - 1;
+    if (lists < n) return false;
+    const size_t a = s * lists / n, b = (s + 1) * lists / n;
+    const uint64_t first = list_offsets_[a], last = list_offsets_[b];
+    indices_.erase(indices_.begin() + last, indices_.end());
+    indices_.erase(indices_.begin(), indices_.begin() + first);
+    std::vector<uint64_t> offsets;
+    for (size_t k = a; k <= b; ++k) offsets.push_back(list_offsets_[k] - first);
+    list_offsets_ = std::move(offsets);
+    return true;
   }
-  if (indices_.empty()) return false;
-  if (options_.drop_last && indices_.size() < options_.batch_size) return false;
+  const size_t rows = indices_.size();
+  if (rows < n) return false;
+  const size_t a = s * rows / n, b = (s + 1) * rows / n;
+  indices_.erase(indices_.begin() + b, indices_.end());
+  indices_.erase(indices_.begin(), indices_.begin() + a);
+  return true;
+}
+
+bool Loader::produce(Batch& batch) {
+  size_t global = 0;
+  for (;;) {
+    if (options_.lists) {
+      take_lists(indices_);
+    } else {
+      take_indices(options_.batch_size, indices_);
+    }
+    if (indices_.empty()) return false;
+    if (options_.drop_last && indices_.size() < options_.batch_size) return false;
+    global = indices_.size();
+    if (options_.shards <= 1 || cut_shard()) break;
+    dropped_rows_ += global;
+  }
   gather(indices_, batch);
+  batch.global_size = options_.shards > 1 ? global : 0;
   if (options_.lists) {
     batch.list_offsets = list_offsets_;
   } else {

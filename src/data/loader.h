@@ -11,6 +11,7 @@
 // list longer than that is a batch of its own) and, when lists_per_batch is set, at most that
 // many lists. Per-row models train on such batches unchanged: a list batch is a row batch.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -45,6 +46,12 @@ struct LoaderOptions {
   bool lists = false;
   /// With `lists`: at most this many lists a batch (0 = only batch_size bounds it).
   size_t lists_per_batch = 0;
+  /// Data-parallel: every batch of the order above (the global batch) is cut into `shards`
+  /// contiguous parts of near-equal rows (lists with `lists`), and this loader yields part
+  /// `shard` with Batch::global_size set. A global batch with fewer rows (lists) than shards
+  /// is dropped on every rank alike (dropped_rows()), so all ranks make the same steps.
+  size_t shard = 0;
+  size_t shards = 1;
 };
 
 class Loader {
@@ -66,6 +73,9 @@ class Loader {
   uint64_t batches_per_epoch() const;
   /// With `lists`: the lists of the row range.
   const ListIndex& list_index() const { return lists_; }
+  /// With shards > 1: rows of the global batches dropped so far (too few to cut; see
+  /// LoaderOptions::shards), over all epochs. Read it after an epoch ended.
+  uint64_t dropped_rows() const { return dropped_rows_; }
 
  private:
   /// Next row indices of the epoch order (up to `n`); empty at the end.
@@ -74,6 +84,8 @@ class Loader {
   void take_lists(std::vector<uint64_t>& out);
   void refill_window();
   void gather(const std::vector<uint64_t>& rows, Batch& batch) const;
+  /// Cuts indices_ (and list_offsets_) to this shard's part; false when a part would be empty.
+  bool cut_shard();
   bool produce(Batch& batch);
   void stop_thread();
   void worker();
@@ -97,6 +109,7 @@ class Loader {
   std::vector<uint64_t> list_order_;
   size_t next_list_ = 0;
   std::vector<uint64_t> list_offsets_;
+  std::atomic<uint64_t> dropped_rows_{0};
 
   // Prefetch.
   std::thread thread_;

@@ -3,10 +3,12 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <istream>
 #include <ostream>
+#include <vector>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -100,10 +102,27 @@ Header read_header(std::istream& is) {
 
 }  // namespace
 
-EmbeddingTable::EmbeddingTable(uint64_t num_rows, uint32_t dim, TableOptions options)
-    : num_rows_(num_rows), dim_(dim), options_(std::move(options)) {
+void pool_into(const float* rows, uint32_t dim, const SparseInput& input, Pooling pooling,
+               float* out, size_t row_stride) {
+  const bool mean = pooling == Pooling::kMean;
+  detail::dispatch_dim(
+      dim, [&](auto k) { pool_rows<decltype(k)::value>(rows, dim, input, mean, out, row_stride); });
+}
+
+EmbeddingTable::EmbeddingTable(uint64_t num_rows, uint32_t dim, TableOptions options,
+                               RowShard shard)
+    : num_rows_(shard.local_rows(num_rows)),
+      global_rows_(num_rows),
+      shard_(shard),
+      dim_(dim),
+      options_(std::move(options)) {
   FUNNEL_CHECK(num_rows >= 1 && num_rows <= uint64_t{0xFFFFFFFF},
                "embedding table: num_rows must be in [1, 2^32 - 1], got " << num_rows);
+  FUNNEL_CHECK(shard.count >= 1 && shard.index < shard.count,
+               "embedding table: shard " << shard.index << " of " << shard.count);
+  // A shard of a table smaller than the world holds no row; it keeps one (never read) so
+  // that every table has storage.
+  if (num_rows_ == 0) num_rows_ = 1;
   FUNNEL_CHECK(dim >= 1, "embedding table: dim must be >= 1, got " << dim);
   FUNNEL_CHECK(options_.init_scale >= 0,
                "embedding table: init_scale must be >= 0, got " << options_.init_scale);
@@ -117,6 +136,10 @@ EmbeddingTable::EmbeddingTable(EmbeddingTable&&) noexcept = default;
 EmbeddingTable& EmbeddingTable::operator=(EmbeddingTable&&) noexcept = default;
 
 void EmbeddingTable::initialize() {
+  if (shard_.sharded()) {
+    initialize_shard();
+    return;
+  }
   float* w = weights_.data();
   const size_t n = weights_.size();
   Rng rng(options_.seed);
@@ -131,6 +154,31 @@ void EmbeddingTable::initialize() {
     case Initializer::kNormal:
       fill_normal(rng, w, n, options_.init_scale);
       break;
+  }
+}
+
+void EmbeddingTable::initialize_shard() {
+  if (options_.init == Initializer::kZeros) return;
+  // The whole table's random stream, chunk by chunk (an even number of values per chunk, so
+  // the normal pairs fall as in one pass), keeping this shard's rows: the same values as an
+  // unsharded table at O(chunk) extra memory.
+  constexpr uint64_t kChunkRows = 4096;
+  std::vector<float> chunk(kChunkRows * dim_);
+  Rng rng(options_.seed);
+  const double a = options_.init_scale;
+  for (uint64_t first = 0; first < global_rows_; first += kChunkRows) {
+    const uint64_t rows = std::min(kChunkRows, global_rows_ - first);
+    const size_t n = rows * dim_;
+    if (options_.init == Initializer::kUniform) {
+      for (size_t i = 0; i < n; ++i) chunk[i] = static_cast<float>(a * (2.0 * rng.uniform() - 1.0));
+    } else {
+      fill_normal(rng, chunk.data(), n, a);
+    }
+    for (uint64_t id = first; id < first + rows; ++id) {
+      if (shard_.owner(id) != shard_.index) continue;
+      std::memcpy(row(shard_.local_row(id)), chunk.data() + (id - first) * dim_,
+                  dim_ * sizeof(float));
+    }
   }
 }
 

@@ -15,10 +15,11 @@
 #include <iosfwd>
 #include <memory>
 
+#include "core/zeroed_array.h"
 #include "embed/grad_accumulator.h"
 #include "embed/optimizer.h"
+#include "embed/row_shard.h"
 #include "embed/sparse_input.h"
-#include "core/zeroed_array.h"
 
 namespace at {
 class Tensor;
@@ -55,17 +56,30 @@ struct TableOptions {
   OptimizerOptions optimizer = AdamOptions{};
 };
 
+/// The pooling of EmbeddingTable::lookup_into over any row-major [*, dim] matrix `rows`
+/// whose rows the ids of `input` index (no validation): the sharded lookup pools the rows it
+/// received from their owners with it.
+void pool_into(const float* rows, uint32_t dim, const SparseInput& input, Pooling pooling,
+               float* out, size_t row_stride);
+
 class EmbeddingTable {
  public:
-  /// num_rows in [1, 2^32 - 1] (ids are uint32), dim >= 1.
-  EmbeddingTable(uint64_t num_rows, uint32_t dim, TableOptions options = TableOptions());
+  /// num_rows in [1, 2^32 - 1] (ids are uint32), dim >= 1. With a `shard` of several ranks
+  /// the table holds only that shard's rows of the num_rows-row table (local row l = id
+  /// shard.global_id(l)), initialised to exactly the values the whole table gives them.
+  EmbeddingTable(uint64_t num_rows, uint32_t dim, TableOptions options = TableOptions(),
+                 RowShard shard = RowShard());
   ~EmbeddingTable();
   EmbeddingTable(EmbeddingTable&&) noexcept;
   EmbeddingTable& operator=(EmbeddingTable&&) noexcept;
   EmbeddingTable(const EmbeddingTable&) = delete;
   EmbeddingTable& operator=(const EmbeddingTable&) = delete;
 
+  /// Rows held (this shard's; all of them unsharded).
   uint64_t num_rows() const { return num_rows_; }
+  /// Rows of the whole table, across every shard.
+  uint64_t global_rows() const { return global_rows_; }
+  const RowShard& shard() const { return shard_; }
   uint32_t dim() const { return dim_; }
   const TableOptions& options() const { return options_; }
 
@@ -110,10 +124,13 @@ class EmbeddingTable {
 
  private:
   void initialize();
+  void initialize_shard();
   /// Weights, optimizer state and end marker (what follows the header).
   void read_body(std::istream& is, bool has_state);
 
   uint64_t num_rows_;
+  uint64_t global_rows_;
+  RowShard shard_;
   uint32_t dim_;
   TableOptions options_;
   ZeroedArray<float> weights_;

@@ -3,6 +3,7 @@
 #include <torch/types.h>
 
 #include "core/progress.h"
+#include "data/batch_slice.h"
 #include "data/loader.h"
 #include "model/model_input.h"
 
@@ -34,6 +35,7 @@ Evaluator::Evaluator(FunnelModel& net, const FeatureEmbedding& embedding, Funnel
 BatchScores Evaluator::score(const data::Batch& batch) const {
   torch::NoGradGuard no_grad;
   const torch::Tensor x = embedding_.lookup(batch);
+  if (batch.size == 0) return BatchScores{};  // a rank's empty part (the lookup is collective)
   const FunnelOutput out = net_.forward(model_input(batch, x, net_.reads_feedback()));
   const std::vector<torch::Tensor> log_p = entire_space_log_p(out, funnel_.parents);
   BatchScores s;
@@ -66,12 +68,46 @@ metric::FunnelPredictions Evaluator::predict(const data::Cache& cache,
   data::Batch b;
   uint64_t rows = 0;
   while (loader.next(b)) {
-    collector.add(b, score(b));
+    collector.add(b, embedding_.sharded() ? score_parts(b) : score(b));
     rows += b.size;
     progress.update(rows, rows);
   }
   progress.finish();
   return collector.predictions();
+}
+
+BatchScores Evaluator::score_parts(const data::Batch& b) const {
+  dist::Communicator& comm = *embedding_.communicator();
+  const size_t n = static_cast<size_t>(comm.world_size());
+  const size_t events = funnel_.events.size();
+  size_t begin = 0, end = 0, widest = 0;
+  for (size_t r = 0; r < n; ++r) {
+    data::batch_part(b, r, n, begin, end);
+    widest = std::max(widest, end - begin);
+  }
+  data::batch_part(b, static_cast<size_t>(comm.rank()), n, begin, end);
+  data::Batch part;
+  data::slice_batch(b, begin, end, part);
+  const BatchScores mine = score(part);
+  // Every rank's scores, padded to the widest part, then in row order: each rank holds the
+  // whole split's predictions, so the metrics (and early stopping) agree on every rank.
+  torch::Tensor send = torch::zeros({static_cast<int64_t>(events * widest)}, torch::kFloat32);
+  for (size_t e = 0; e < events; ++e) {
+    std::copy(mine.log_p.begin() + e * part.size, mine.log_p.begin() + (e + 1) * part.size,
+              send.data_ptr<float>() + e * widest);
+  }
+  const std::vector<torch::Tensor> all = comm.all_gather(send);
+  BatchScores s;
+  s.size = b.size;
+  s.log_p.resize(events * b.size);
+  for (size_t r = 0; r < n; ++r) {
+    data::batch_part(b, r, n, begin, end);
+    const float* got = all[r].data_ptr<float>();
+    for (size_t e = 0; e < events; ++e) {
+      std::copy(got + e * widest, got + e * widest + (end - begin), &s.log_p[e * b.size + begin]);
+    }
+  }
+  return s;
 }
 
 nlohmann::json Evaluator::evaluate(const data::Cache& cache, const std::string& split) const {

@@ -7,9 +7,8 @@
 //
 // then model/predictions.h: BatchScores of a split -> FunnelPredictions -> funnel_metrics.
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "data/batch.h"
 #include "data/cache.h"
@@ -43,6 +42,10 @@ class Evaluator {
   bool list_batches() const { return list_batches_ || net_.reads_lists(); }
 
  private:
+  /// Sharded embedding: this rank scores its part of `b` (data::batch_part) and the parts
+  /// of every rank are gathered. Collective.
+  BatchScores score_parts(const data::Batch& b) const;
+
   FunnelModel& net_;
   const FeatureEmbedding& embedding_;
   FunnelSpec funnel_;

@@ -1,5 +1,6 @@
 #include "model/feature_embedding.h"
 
+#include <ATen/ops/from_blob.h>
 #include <torch/nn/module.h>
 
 #include <cstring>
@@ -9,6 +10,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "embed/binary_io.h"
+#include "model/row_exchange.h"
 
 namespace funnel::model {
 
@@ -21,8 +23,16 @@ constexpr uint32_t kVersion = 1;
 
 FeatureEmbedding::FeatureEmbedding(const data::Layout& layout,
                                    const std::vector<uint64_t>& vocab_sizes,
-                                   FeatureEmbeddingOptions options, torch::Device device)
-    : device_(device) {
+                                   FeatureEmbeddingOptions options, torch::Device device,
+                                   dist::Communicator* comm)
+    : device_(device), layout_(layout), vocab_sizes_(vocab_sizes), options_(options) {
+  if (comm != nullptr && comm->world_size() > 1) {
+    comm_ = comm;
+    exchange_ = std::make_unique<RowExchange>(*comm);
+  }
+  const embed::RowShard shard = comm_ ? embed::RowShard{static_cast<uint32_t>(comm_->rank()),
+                                                        static_cast<uint32_t>(comm_->world_size())}
+                                      : embed::RowShard{};
   FUNNEL_CHECK(vocab_sizes.size() == layout.sparse.size(),
                "feature embedding: " << vocab_sizes.size() << " vocabulary sizes for "
                                      << layout.sparse.size() << " sparse fields");
@@ -38,7 +48,7 @@ FeatureEmbedding::FeatureEmbedding(const data::Layout& layout,
     uint64_t state = options.table.seed ^ (0x9e3779b97f4a7c15ULL * (f + 1));
     t.seed = splitmix64(state);
     try {
-      tables_.emplace_back(vocab_sizes[f], dim, t);
+      tables_.emplace_back(vocab_sizes[f], dim, t, shard);
     } catch (const Error& e) {
       throw Error("feature embedding: field '" + field.name + "': " + e.what());
     }
@@ -50,6 +60,14 @@ FeatureEmbedding::FeatureEmbedding(const data::Layout& layout,
   num_dense_ = layout.dense.size();
   input_dim_ = column + static_cast<int64_t>(num_dense_);
   FUNNEL_CHECK(input_dim_ > 0, "feature embedding: the layout has no sparse or dense features");
+}
+
+FeatureEmbedding::~FeatureEmbedding() = default;
+
+std::vector<embed::SparseInput> FeatureEmbedding::field_inputs(const data::Batch& batch) const {
+  std::vector<embed::SparseInput> inputs;
+  for (size_t f = 0; f < tables_.size(); ++f) inputs.push_back(field_input(batch, f));
+  return inputs;
 }
 
 embed::SparseInput FeatureEmbedding::field_input(const data::Batch& batch, size_t f) const {
@@ -88,11 +106,15 @@ torch::Tensor FeatureEmbedding::lookup(const data::Batch& batch) const {
   torch::Tensor x = torch::empty({rows, input_dim_}, torch::TensorOptions().dtype(torch::kFloat32));
   float* out = x.data_ptr<float>();
   const size_t stride = static_cast<size_t>(input_dim_);
-  for (size_t f = 0; f < tables_.size(); ++f) {
-    try {
-      tables_[f].lookup_into(field_input(batch, f), out + offsets_[f], stride);
-    } catch (const Error& e) {
-      throw Error("feature embedding: field '" + names_[f] + "': " + e.what());
+  if (exchange_) {
+    exchange_->lookup(tables_, field_inputs(batch), offsets_, out, stride);
+  } else {
+    for (size_t f = 0; f < tables_.size(); ++f) {
+      try {
+        tables_[f].lookup_into(field_input(batch, f), out + offsets_[f], stride);
+      } catch (const Error& e) {
+        throw Error("feature embedding: field '" + names_[f] + "': " + e.what());
+      }
     }
   }
   if (num_dense_ > 0) {
@@ -122,6 +144,10 @@ void FeatureEmbedding::apply_gradients(const data::Batch& batch, const torch::Te
   if (g.stride(0) < 0) g = g.contiguous();
   const float* base = g.data_ptr<float>();
   const size_t stride = static_cast<size_t>(g.stride(0));
+  if (exchange_) {
+    exchange_->apply_gradients(tables_, field_inputs(batch), offsets_, base, stride);
+    return;
+  }
   for (size_t f = 0; f < tables_.size(); ++f) {
     tables_[f].apply_gradients(field_input(batch, f), base + offsets_[f], stride);
   }
@@ -131,6 +157,46 @@ size_t FeatureEmbedding::memory_bytes() const {
   size_t bytes = 0;
   for (const auto& t : tables_) bytes += t.memory_bytes();
   return bytes;
+}
+
+std::unique_ptr<FeatureEmbedding> FeatureEmbedding::gather(int root) const {
+  FUNNEL_CHECK(comm_ != nullptr, "feature embedding: gather() of tables that are not sharded");
+  const int n = comm_->world_size();
+  const int me = comm_->rank();
+  std::unique_ptr<FeatureEmbedding> whole;
+  if (me == root) {
+    FeatureEmbeddingOptions o = options_;
+    o.table.init = embed::Initializer::kZeros;  // every row is overwritten below
+    whole = std::make_unique<FeatureEmbedding>(layout_, vocab_sizes_, o, device_);
+  }
+  for (size_t f = 0; f < tables_.size(); ++f) {
+    // Every rank sends its rows to the root (an all-to-all with empty parts elsewhere).
+    const embed::EmbeddingTable& t = tables_[f];
+    const int64_t held = static_cast<int64_t>(t.shard().local_rows(t.global_rows()));
+    std::vector<int64_t> send(n, 0), recv(n, 0);
+    send[root] = held * t.dim();
+    if (me == root) {
+      for (int r = 0; r < n; ++r) {
+        const embed::RowShard s{static_cast<uint32_t>(r), static_cast<uint32_t>(n)};
+        recv[r] = static_cast<int64_t>(s.local_rows(t.global_rows())) * t.dim();
+      }
+    }
+    at::Tensor out;
+    const at::Tensor mine = at::from_blob(const_cast<float*>(t.data()), {held * t.dim()},
+                                          at::TensorOptions(at::kFloat));
+    comm_->all_to_all(mine, send, out, recv);
+    if (me != root) continue;
+    const float* got = out.data_ptr<float>();
+    embed::EmbeddingTable& w = whole->tables_[f];
+    for (int r = 0; r < n; ++r) {
+      const embed::RowShard s{static_cast<uint32_t>(r), static_cast<uint32_t>(n)};
+      for (uint64_t l = 0; l < s.local_rows(t.global_rows()); ++l) {
+        std::memcpy(w.row(s.global_id(l)), got, t.dim() * sizeof(float));
+        got += t.dim();
+      }
+    }
+  }
+  return whole;
 }
 
 void FeatureEmbedding::save(std::ostream& os, bool with_optimizer_state) const {

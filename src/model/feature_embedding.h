@@ -9,6 +9,11 @@
 // only the rows of the batch (docs/embeddings.md). The dense (numeric) columns sit in the
 // same buffer so that the model sees one tensor; their gradient is ignored.
 //
+// Sharded (a Communicator of several ranks): each table holds the rows id mod N == rank
+// (embed::RowShard), lookup() fetches the batch's rows from their owners and
+// apply_gradients() sends their gradients back (model/row_exchange.h). Both are collective
+// then: every rank calls them in the same order, and they are not thread-safe.
+//
 // Device: tables live in host memory. lookup() fills the buffer on the CPU; when device() is
 // not the CPU the buffer is copied there and the copy is made the leaf, so x.grad() is on the
 // device and apply_gradients() copies it back (one [B, input_dim] transfer each way).
@@ -17,27 +22,34 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "data/batch.h"
 #include "data/layout.h"
+#include "dist/communicator.h"
 #include "embed/embedding_table.h"
 #include "embed/sparse_input.h"
 #include "model/feature_embedding_options.h"
 
 namespace funnel::model {
 
+class RowExchange;
+
 class FeatureEmbedding {
  public:
   /// vocab_sizes: rows of each sparse field's table (data::Cache::vocab_sizes()), one per
   /// layout.sparse entry.
+  /// With `comm` of several ranks the tables are sharded over them (not owned; must outlive
+  /// this).
   FeatureEmbedding(const data::Layout& layout, const std::vector<uint64_t>& vocab_sizes,
                    FeatureEmbeddingOptions options = FeatureEmbeddingOptions(),
-                   torch::Device device = torch::kCPU);
+                   torch::Device device = torch::kCPU, dist::Communicator* comm = nullptr);
+  ~FeatureEmbedding();
 
   /// [B, input_dim()] float32 leaf on device() that requires grad (see the file comment).
-  /// Thread-safe against other lookups.
+  /// Thread-safe against other lookups unless sharded.
   torch::Tensor lookup(const data::Batch& batch) const;
   /// One lazy optimizer step of every table from the gradient of lookup(batch)'s result
   /// ([B, input_dim()] float32, any device; undefined = no-op). Not thread-safe.
@@ -57,8 +69,15 @@ class FeatureEmbedding {
   const embed::EmbeddingTable& table(size_t f) const { return tables_.at(f); }
   const torch::Device& device() const { return device_; }
   void set_device(torch::Device device) { device_ = device; }
-  /// Bytes held by all tables (weights and optimizer state).
+  /// Bytes held by all tables (weights and optimizer state); this rank's shards when sharded.
   size_t memory_bytes() const;
+
+  /// The ranks the tables are sharded over; null when they are not.
+  dist::Communicator* communicator() const { return comm_; }
+  bool sharded() const { return comm_ != nullptr; }
+  /// Sharded: the whole tables (every rank's rows) as one unsharded embedding on rank `root`
+  /// (null on the others), for the bundle. Collective; costs the whole tables' memory there.
+  std::unique_ptr<FeatureEmbedding> gather(int root) const;
 
   /// Field f of a batch as the table's input (a view into `batch`).
   embed::SparseInput field_input(const data::Batch& batch, size_t f) const;
@@ -71,6 +90,7 @@ class FeatureEmbedding {
 
  private:
   void check_batch(const data::Batch& batch) const;
+  std::vector<embed::SparseInput> field_inputs(const data::Batch& batch) const;
 
   std::vector<std::string> names_;
   std::vector<embed::EmbeddingTable> tables_;
@@ -79,6 +99,11 @@ class FeatureEmbedding {
   size_t num_dense_ = 0;
   int64_t input_dim_ = 0;
   torch::Device device_;
+  data::Layout layout_;
+  std::vector<uint64_t> vocab_sizes_;
+  FeatureEmbeddingOptions options_;
+  dist::Communicator* comm_ = nullptr;
+  std::unique_ptr<RowExchange> exchange_;
 };
 
 }  // namespace funnel::model

@@ -19,6 +19,7 @@
 #include "core/stopwatch.h"
 #include "data/loader.h"
 #include "model/model_input.h"
+#include "train/data_parallel.h"
 #include "train/freeze_guard.h"
 
 namespace funnel::train {
@@ -67,6 +68,26 @@ Trainer::Trainer(const data::Cache& cache, std::shared_ptr<model::FunnelModel> m
     }
   }
   make_optimizer();
+  // Data-parallel when the tables are sharded over several ranks: the dense gradients are
+  // summed over the ranks after backward (the first hook), the loader cuts every batch.
+  comm_ = embedding_->communicator();
+  if (comm_ != nullptr) {
+    all_reduce_ = std::make_unique<GradientAllReduce>(*comm_, dense_parameters_);
+    hooks_.push_back(all_reduce_.get());
+  }
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::check_replicas_every(int64_t n) {
+  FUNNEL_CHECK(all_reduce_ != nullptr, "check_replicas_every: the trainer is not data-parallel");
+  all_reduce_->set_check_every(n);
+}
+
+std::string Trainer::checkpoint_dir(const RunOutputs& out, const std::string& name) const {
+  const std::string dir = out.path("checkpoint/" + name);
+  // Every rank keeps its own: its shards of the tables and its optimizer state.
+  return comm_ ? join_path(dir, "rank-" + std::to_string(comm_->rank())) : dir;
 }
 
 void Trainer::make_optimizer() {
@@ -87,6 +108,12 @@ double Trainer::step(const data::Batch& batch, StepTimes* times) {
   const torch::Tensor labels = batch_labels(batch);
   const FunnelLossValue loss = loss_.compute(out, labels, model_->training_space());
   const double value = loss.total.item<double>();
+  // One rank's part of a global batch: its mean loss weighted by its share of the rows, so
+  // that the gradients summed over the ranks are those of the global batch's mean loss.
+  const torch::Tensor total =
+      batch.global_size > 0
+          ? loss.total * (static_cast<double>(batch.size) / static_cast<double>(batch.global_size))
+          : loss.total;
   if (!std::isfinite(value)) {
     throw TrainingDiverged(global_step_,
                            "training diverged: loss is " + std::to_string(value) + " at step " +
@@ -95,7 +122,7 @@ double Trainer::step(const data::Batch& batch, StepTimes* times) {
   }
   lap(watch, times ? &times->loss : nullptr);
   dense_optimizer_->zero_grad();
-  loss.total.backward();
+  total.backward();
   for (TrainerHook* h : hooks_) h->after_backward(batch, x);
   lap(watch, times ? &times->backward : nullptr);
   dense_optimizer_->step();
@@ -108,7 +135,8 @@ double Trainer::step(const data::Batch& batch, StepTimes* times) {
 
 TrainResult Trainer::fit(const std::string& train_split, const std::string& validation_split,
                          const std::string& run_dir) {
-  RunOutputs outputs(run_dir);
+  // Data-parallel: rank 0 writes the logs; every rank its checkpoints.
+  RunOutputs outputs(run_dir, comm_ == nullptr || comm_->rank() == 0);
   FitOptions fo;
   fo.train_split = train_split;
   fo.validation_split = validation_split;
@@ -127,13 +155,18 @@ TrainResult Trainer::fit(const FitOptions& fo) {
   lo.end_row = fo.end_row;
   lo.lists = options_.list_batches;
   lo.lists_per_batch = options_.lists_per_batch;
+  if (comm_ != nullptr) {
+    lo.shard = static_cast<size_t>(comm_->rank());
+    lo.shards = static_cast<size_t>(comm_->world_size());
+  }
   data::Loader loader(cache_, split, lo);
   RunOutputs no_outputs;
   RunOutputs& out = fo.outputs ? *fo.outputs : no_outputs;
   out.open_log(fo.log_name, fo.append_log);
   const bool loss_log = !fo.loss_log_name.empty() && options_.log_loss_every > 0;
   if (loss_log) out.open_log(fo.loss_log_name, fo.append_log);
-  const bool checkpoints = fo.checkpoints && out.writes();
+  // Every rank of a data-parallel run writes its checkpoints; only the writer writes logs.
+  const bool checkpoints = fo.checkpoints && !out.dir().empty();
 
   TrainResult result;
   const bool higher = early_stop_.higher_is_better;
@@ -168,13 +201,19 @@ TrainResult Trainer::fit(const FitOptions& fo) {
       entry["validation"] = m;
       result.last_validation = m;
       const double v = early_stop_.value_in(m);
-      const bool improved = !std::isnan(v) && (higher ? v > best : v < best);
+      bool improved = !std::isnan(v) && (higher ? v > best : v < best);
+      if (comm_ != nullptr) {
+        // Every rank has the same predictions, so the same decision; rank 0's is taken.
+        torch::Tensor decision = torch::tensor({improved ? 1 : 0}, torch::kInt64);
+        comm_->broadcast(decision, 0);
+        improved = decision.item<int64_t>() != 0;
+      }
       if (improved || result.best_validation.is_null()) {
         if (improved) best = v;
         result.best_validation = m;
         rs.best_validation = m;
         since_best = 0;
-        if (checkpoints) save_checkpoint(out.path("checkpoint/best"));
+        if (checkpoints) save_checkpoint(checkpoint_dir(out, "best"));
       } else {
         ++since_best;
         keep_going = !fo.early_stopping || options_.patience == 0 || since_best < options_.patience;
@@ -221,8 +260,9 @@ TrainResult Trainer::fit(const FitOptions& fo) {
       }
       for (TrainerHook* h : hooks_) h->after_step(global_step_);
       ++loss_steps;
-      epoch_rows += batch.size;
-      result.samples += batch.size;
+      const size_t rows = batch.global_size > 0 ? batch.global_size : batch.size;
+      epoch_rows += rows;
+      result.samples += rows;
       progress.update(epoch_rows, epoch_rows);
       if (options_.eval_every_steps > 0 && global_step_ % options_.eval_every_steps == 0) {
         train_seconds += epoch_watch.seconds();
@@ -243,19 +283,20 @@ TrainResult Trainer::fit(const FitOptions& fo) {
     rs.samples = result.samples;
     rs.train_seconds = train_seconds;
     rs.stopped_early = !keep_going;
-    if (checkpoints) save_checkpoint(out.path("checkpoint/last"));
+    if (checkpoints) save_checkpoint(checkpoint_dir(out, "last"));
     if (!keep_going) {
       result.stopped_early = true;
       stop = true;
     }
   }
   rs.resumed = false;
+  result.dropped_rows = loader.dropped_rows();
   result.steps = global_step_;
   result.train_seconds = train_seconds;
   for (TrainerHook* h : hooks_) h->on_fit_end(global_step_);
   // Training ends on the best state, not the last.
-  if (checkpoints && path_exists(out.path("checkpoint/best/dense.pt"))) {
-    load_checkpoint(out.path("checkpoint/best"));
+  if (checkpoints && path_exists(join_path(checkpoint_dir(out, "best"), "dense.pt"))) {
+    load_checkpoint(checkpoint_dir(out, "best"));
   }
   return result;
 }
@@ -346,7 +387,8 @@ void Trainer::load_checkpoint(const std::string& dir) {
 }
 
 int Trainer::resume(const std::string& run_dir) {
-  const std::string dir = join_path(run_dir, "checkpoint/last");
+  const RunOutputs outputs(run_dir, /*writer=*/false);
+  const std::string dir = checkpoint_dir(outputs, "last");
   load_checkpoint(dir);
   const std::string path = join_path(dir, "state.json");
   try {

@@ -11,15 +11,14 @@
 // early stopping keeps the best state. A NaN/Inf loss stops training with the step number;
 // the last good checkpoint stays on disk. What is written where is decided by RunOutputs.
 
+#include <torch/optim/optimizer.h>
+
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include <torch/optim/optimizer.h>
 
 #include "core/error.h"
 #include "data/cache.h"
@@ -33,13 +32,17 @@
 
 namespace funnel::train {
 
+class GradientAllReduce;
+
 struct TrainResult {
   /// One object per evaluation: {"epoch", "step", "train_loss", "validation": {...}, ...}.
   std::vector<nlohmann::json> log;
   nlohmann::json best_validation;  ///< metrics at the best evaluation (null without validation)
   nlohmann::json last_validation;  ///< metrics at the last evaluation (null without validation)
   int64_t steps = 0;
-  uint64_t samples = 0;
+  uint64_t samples = 0;  ///< rows trained on (every rank's, data-parallel)
+  /// Data-parallel: rows of global batches too small to cut over the ranks, not trained on.
+  uint64_t dropped_rows = 0;
   double train_seconds = 0;
   bool stopped_early = false;
 };
@@ -98,9 +101,16 @@ class Trainer {
   /// The model's other parameters are frozen (no gradient) during a step: AutoHERI's search
   /// keeps alpha fixed in its Theta step (eq. 3). Throws unless options.early_stop_metric
   /// names an entry of the cache's funnel.
+  ///
+  /// Data-parallel when `embedding` is sharded (FeatureEmbedding::communicator()): every rank
+  /// builds the same model (same seed) and a Trainer on it; each trains on its part of every
+  /// global batch of train.batch_size rows, the dense gradients are summed over the ranks and
+  /// every rank applies the same Adam step; the tables exchange rows with their owners
+  /// (docs/distributed.md). Evaluations gather every rank's predictions.
   Trainer(const data::Cache& cache, std::shared_ptr<model::FunnelModel> model,
           std::shared_ptr<model::FeatureEmbedding> embedding, TrainerOptions options,
           std::vector<torch::Tensor> dense_parameters = {});
+  ~Trainer();
 
   /// Hooks are called in the order they were added; not owned.
   void add_hook(TrainerHook* hook) { hooks_.push_back(hook); }
@@ -132,10 +142,17 @@ class Trainer {
   int resume(const std::string& run_dir);
 
   const TrainerOptions& options() const { return options_; }
+  /// The ranks of a data-parallel run (the embedding's); null in one process.
+  dist::Communicator* communicator() const { return comm_; }
+  /// Data-parallel: every n steps check that the dense replicas are still identical (a
+  /// debugging aid: one all-gather of a checksum); 0 = never.
+  void check_replicas_every(int64_t n);
   int64_t global_step() const { return global_step_; }
 
  private:
   void make_optimizer();
+  /// RUN_DIR/checkpoint/NAME, and below it rank-R/ for rank R of a data-parallel run.
+  std::string checkpoint_dir(const RunOutputs& out, const std::string& name) const;
 
   const data::Cache& cache_;
   std::shared_ptr<model::FunnelModel> model_;
@@ -149,6 +166,8 @@ class Trainer {
   std::vector<torch::Tensor> frozen_parameters_;
   std::unique_ptr<torch::optim::Optimizer> dense_optimizer_;
   std::vector<TrainerHook*> hooks_;
+  dist::Communicator* comm_ = nullptr;  // the embedding's: non-null when data-parallel
+  std::unique_ptr<GradientAllReduce> all_reduce_;
   int64_t global_step_ = 0;
 
   /// Progress of the current run, saved with every checkpoint (state.json) for resume().
