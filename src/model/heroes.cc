@@ -52,13 +52,17 @@ HeroesOptions HeroesOptions::from_json(const nlohmann::json& j, const std::strin
   o.hawkes = f.get<bool>("hawkes", o.hawkes);
   o.objective = parse_choice(f.get<std::string>("objective", choice_name(o.objective, kObjectives)),
                              kObjectives, f.path("objective"));
-  const bool survival = o.objective == HeroesObjective::kSurvival;
-  FUNNEL_CHECK(survival || (!f.has("beta") && !f.has("segments")),
-               f.path("beta") << " and " << f.path("segments")
-                              << ": only with objective survival (the objective is pointwise)");
   o.beta = f.get<double>("beta", o.beta);
   o.segments = parse_choice(f.get<std::string>("segments", choice_name(o.segments, kSegments)),
                             kSegments, f.path("segments"));
+  // beta and segments shape the survival loss only: another value with the pointwise objective
+  // is a configuration mistake (the defaults are written back for every objective).
+  const HeroesOptions d;
+  FUNNEL_CHECK(
+      o.objective == HeroesObjective::kSurvival || (o.beta == d.beta && o.segments == d.segments),
+      f.path("beta") << " / " << f.path("segments")
+                     << ": set, but they only apply with objective survival (the "
+                        "objective is pointwise)");
   FUNNEL_CHECK(o.gamma > 0 && std::isfinite(o.gamma),
                f.path("gamma") << ": expected a number > 0, got " << o.gamma);
   FUNNEL_CHECK(o.beta >= 0 && std::isfinite(o.beta),
@@ -77,10 +81,8 @@ nlohmann::json HeroesOptions::to_json() const {
   j["item_readout"] = item_readout;
   j["hawkes"] = hawkes;
   j["objective"] = choice_name(objective, kObjectives);
-  if (objective == HeroesObjective::kSurvival) {
-    j["beta"] = beta;
-    j["segments"] = choice_name(segments, kSegments);
-  }
+  j["beta"] = beta;
+  j["segments"] = choice_name(segments, kSegments);
   return j;
 }
 

@@ -113,7 +113,7 @@ struct HeroesOptions {
   /// Strict parse: the list model keys plus variant (full, intra, inter, unit), boundary
   /// (soft, hard), predict (inherent, behavioural), gamma (> 0), item_readout, hawkes,
   /// objective (pointwise, survival), beta (>= 0), segments (renewal, first); beta and segments
-  /// only with objective survival.
+  /// other than their defaults only with objective survival.
   static HeroesOptions from_json(const nlohmann::json& j, const std::string& path = "model");
   nlohmann::json to_json() const;
 };

@@ -204,6 +204,8 @@ TEST(HeroesSurvivalTest, OptionsParseAndReject) {
   EXPECT_THROW(HeroesOptions::from_json({{"objective", "survival"}, {"beta", -1}}), Error);
   EXPECT_THROW(HeroesOptions::from_json({{"objective", "survival"}, {"segments", "all"}}), Error);
   EXPECT_THROW(HeroesOptions::from_json({{"beta", 0.5}}), Error);  // pointwise has no beta
+  EXPECT_THROW(HeroesOptions::from_json({{"segments", "first"}}), Error);
+  EXPECT_NO_THROW(HeroesOptions::from_json(HeroesOptions().to_json()));  // defaults round-trip
   try {
     HeroesOptions::from_json({{"objective", "survivl"}});
     FAIL() << "no error";
