@@ -46,7 +46,7 @@ void add_sim_commands(CLI::App& app) {
       "Generate ad logs with known true probabilities (binary cache + experiment.json; CSV with "
       "--csv) and print the oracle's metrics");
   sim->add_option("--preset", args->preset,
-                  "aliccp-like (default), ads-3stage, esm2 or lists (see --list)");
+                  "aliccp-like (default), ads-3stage, esm2, lists or lists-pbm (see --list)");
   sim->add_option("--out", args->out, "Folder to write");
   sim->add_option("--rows", args->rows, "Impressions in total (default: the preset's, 1000000)");
   sim->add_option("--seed", args->seed, "Seed (default 1); the same seed gives the same bytes");

@@ -2,6 +2,7 @@
 
 #include <torch/nn/functional/activation.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/choice.h"
@@ -19,6 +20,10 @@ constexpr Choice<HeroesBoundary> kBoundaries[] = {{"soft", HeroesBoundary::kSoft
                                                   {"hard", HeroesBoundary::kHard}};
 constexpr Choice<HeroesPredict> kPredicts[] = {{"inherent", HeroesPredict::kInherent},
                                                {"behavioural", HeroesPredict::kBehavioural}};
+constexpr Choice<HeroesObjective> kObjectives[] = {{"pointwise", HeroesObjective::kPointwise},
+                                                   {"survival", HeroesObjective::kSurvival}};
+constexpr Choice<SurvivalSegments> kSegments[] = {{"renewal", SurvivalSegments::kRenewal},
+                                                  {"first", SurvivalSegments::kFirst}};
 
 /// Gate activations of one branch: [i, f, o, g~] from the pre-activations [n, 4H].
 struct Gates {
@@ -44,8 +49,24 @@ HeroesOptions HeroesOptions::from_json(const nlohmann::json& j, const std::strin
                            kPredicts, f.path("predict"));
   o.gamma = f.get<double>("gamma", o.gamma);
   o.item_readout = f.get<bool>("item_readout", o.item_readout);
+  o.hawkes = f.get<bool>("hawkes", o.hawkes);
+  o.objective = parse_choice(f.get<std::string>("objective", choice_name(o.objective, kObjectives)),
+                             kObjectives, f.path("objective"));
+  o.beta = f.get<double>("beta", o.beta);
+  o.segments = parse_choice(f.get<std::string>("segments", choice_name(o.segments, kSegments)),
+                            kSegments, f.path("segments"));
+  // beta and segments shape the survival loss only: another value with the pointwise objective
+  // is a configuration mistake (the defaults are written back for every objective).
+  const HeroesOptions d;
+  FUNNEL_CHECK(
+      o.objective == HeroesObjective::kSurvival || (o.beta == d.beta && o.segments == d.segments),
+      f.path("beta") << " / " << f.path("segments")
+                     << ": set, but they only apply with objective survival (the "
+                        "objective is pointwise)");
   FUNNEL_CHECK(o.gamma > 0 && std::isfinite(o.gamma),
                f.path("gamma") << ": expected a number > 0, got " << o.gamma);
+  FUNNEL_CHECK(o.beta >= 0 && std::isfinite(o.beta),
+               f.path("beta") << ": expected a number >= 0, got " << o.beta);
   f.finish();
   return o;
 }
@@ -58,6 +79,10 @@ nlohmann::json HeroesOptions::to_json() const {
   j["predict"] = choice_name(predict, kPredicts);
   j["gamma"] = gamma;
   j["item_readout"] = item_readout;
+  j["hawkes"] = hawkes;
+  j["objective"] = choice_name(objective, kObjectives);
+  j["beta"] = beta;
+  j["segments"] = choice_name(segments, kSegments);
   return j;
 }
 
@@ -97,7 +122,7 @@ torch::Tensor HeroesCellImpl::step(const torch::Tensor& in, const torch::Tensor&
   const HeroesVariant v = options_.variant;
   const bool within = v != HeroesVariant::kIntra;   // recurrence inside a layer
   const bool between = v != HeroesVariant::kInter;  // connections between the layers
-  const bool hawkes = v == HeroesVariant::kFull || v == HeroesVariant::kInter;
+  const bool hawkes = options_.hawkes && (v == HeroesVariant::kFull || v == HeroesVariant::kInter);
   const bool inherent = v != HeroesVariant::kUnit;
 
   // Pre-activations of branch b: the input part plus the top-down state over the parts that
@@ -212,6 +237,27 @@ FunnelOutput HeroesModel::forward(const ModelInput& input) {
   FunnelOutput out;
   out.add_logit(all.select(1, first));
   out.add_logit(all.select(1, first + 1));
+  if (options_.objective == HeroesObjective::kSurvival) {
+    // HEROES+ (§4.2): the outputs are the hazards h^c, h^v; the loss of each layer is L_b of
+    // eq. 28 over the batch's lists, per item of the batch (the generic loss is a mean), and
+    // FunnelLoss weights the two by eq. 17 (w_1 = alpha).
+    const torch::Tensor log_hc = out.cond_log_p[0], log_qc = out.cond_log_q[0];
+    const torch::Tensor log_hv = out.cond_log_p[1], log_qv = out.cond_log_q[1];
+    const torch::Tensor offsets = input.list_offsets;
+    const double beta = options_.beta;
+    const SurvivalSegments segments = options_.segments;
+    out.event_losses = [=](const torch::Tensor& y) {
+      const double items = static_cast<double>(std::max<int64_t>(y.size(1), 1));
+      const torch::Tensor clicks = y[0];
+      // CTR layer: every item a step, the click the behaviour ("observation -> click").
+      const SurvivalTerms c =
+          survival_terms(log_hc, log_qc, clicks, torch::ones_like(clicks), offsets, segments);
+      // CVR layer: the clicked items the steps, the purchase the behaviour ("click ->
+      // conversion"; a user keeps clicking until she purchases, §4.1).
+      const SurvivalTerms v = survival_terms(log_hv, log_qv, y[1], clicks, offsets, segments);
+      return std::vector<torch::Tensor>{c.total(beta) / items, v.total(beta) / items};
+    };
+  }
   return out;
 }
 

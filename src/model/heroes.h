@@ -30,6 +30,16 @@
 // entire-space loss with the conversion weight as alpha); inference on the inherent relevance
 // (Algorithm 1, line 9: pCTR = h~^c, pCTCVR = h~^c h~^v), or the behavioural (option `predict`).
 //
+// Unbiased LTR (HEROES+, §4; objective survival): the same outputs read as hazards, h^c =
+// P(r^c = 1) the prior-click relevance (eq. 21) and h^v = P(r^v = 1) the post-click one (eq.
+// 22); observation P(o_i = 1) = P(z^c >= i) and click P(c_i = 1) = P(z^v >= i) (eq. 20) follow
+// by the survival products of eq. 23-24. Training: L = L_c + alpha L_v (eq. 17) with L_b of eq.
+// 28 per layer (model/survival.h), each divided by the batch's items like the generic loss's
+// mean; the CVR layer's process advances at the clicked items. Inference ranks by the
+// relevance, the inherent hazards (Algorithm 1, line 9), as in the biased model. HEROES+comb is
+// the full unit (the Hawkes decay inside the survival model), HEROES+ the unit with `hawkes:
+// false` (§4.1: s^c(t_{i-1}) replaced by s^c_{i-1} in eq. 10; §5.2).
+//
 // Choices the paper leaves open (docs/heroes.md):
 // - The CVR prediction of item i is the update branch: P(v | c = 1) conditions on the click,
 //   for which the boundary would be 1; the boundary decides only what is carried to item i + 1.
@@ -65,12 +75,16 @@
 #include "model/funnel_output.h"
 #include "model/funnel_spec.h"
 #include "model/list_model.h"
+#include "model/survival.h"
 
 namespace funnel::model {
 
 enum class HeroesVariant { kFull, kIntra, kInter, kUnit };
 enum class HeroesBoundary { kSoft, kHard };
 enum class HeroesPredict { kInherent, kBehavioural };
+/// The training objective: the biased LTR loss of §3.3 (eq. 17-18) or the survival loss of §4
+/// (HEROES+, eq. 19-28; model/survival.h).
+enum class HeroesObjective { kPointwise, kSurvival };
 
 struct HeroesOptions {
   ListModelOptions list;
@@ -83,9 +97,23 @@ struct HeroesOptions {
   /// The logits read the item's encoding too: logit = w h + u x_i + b (a linear term of the
   /// item, computed for all items in prepare()'s GEMM). Off: the paper's readout of h alone.
   bool item_readout = true;
+  /// The Hawkes decay of eq. 11 in the CTR layer's behavioural branch (variants full, inter).
+  /// Off: s^c(t_{i-1}) replaced by s^c_{i-1} in eq. 10, the unit of HEROES+ (§4.1, §5.2);
+  /// HEROES+comb keeps it.
+  bool hawkes = true;
+  /// pointwise: eq. 17-18 on pCTR = h^c, pCTCVR = h^c h^v. survival: eq. 17 over the survival
+  /// losses L_b (eq. 28) of the two layers, the hazards being h^c (every item a step) and h^v
+  /// (the clicked items the steps).
+  HeroesObjective objective = HeroesObjective::kPointwise;
+  /// beta of eq. 28 (objective survival): the weight of the CDF losses.
+  double beta = 1.0;
+  /// objective survival: how a list with several occurrences is read (model/survival.h).
+  SurvivalSegments segments = SurvivalSegments::kRenewal;
 
   /// Strict parse: the list model keys plus variant (full, intra, inter, unit), boundary
-  /// (soft, hard), predict (inherent, behavioural), gamma (> 0), item_readout.
+  /// (soft, hard), predict (inherent, behavioural), gamma (> 0), item_readout, hawkes,
+  /// objective (pointwise, survival), beta (>= 0), segments (renewal, first); beta and segments
+  /// other than their defaults only with objective survival.
   static HeroesOptions from_json(const nlohmann::json& j, const std::string& path = "model");
   nlohmann::json to_json() const;
 };

@@ -36,6 +36,24 @@ enum class FunnelKind {
   kLists,                   // click -> purchase over ranked lists (HEROES §5.4)
 };
 
+/// How clicks on the items of a list arise (lists).
+enum class ClickModel {
+  kLogit,  ///< the click logit carries the position and the list history (the lists preset)
+  kPbm,    ///< position-based model (HEROES §5.4): P(c_i) = rho_i^tau P(r_i), lists ordered by
+           ///< an initial ranker; relevance free of position and history
+};
+/// What the label columns hold (click_model pbm).
+enum class SimLabels {
+  kBehaviour,  ///< the realised clicks and purchases (biased by position)
+  kRelevance,  ///< relevance labels r^c ~ P(r^c), purchase = r^c and r^v ~ P(r^v): the same
+               ///< lists, features and positions, for evaluating against relevance
+};
+
+/// PBM's examination probability at a 1-based position: rho_i^tau, rho of Joachims et al.
+/// (2005) as used in unbiased LTR (0.68, 0.61, 0.48, 0.34, 0.28, 0.20, 0.11, 0.10, 0.08, 0.06
+/// for positions 1-10); beyond 10 the last ratio continues, rho_i = 0.06 (0.06 / 0.08)^(i - 10).
+double pbm_examination(int position, double tau);
+
 struct SimConfig {
   std::string preset = "aliccp-like";
   FunnelKind funnel = FunnelKind::kClickConversion;
@@ -78,8 +96,15 @@ struct SimConfig {
   int list_length = 10;
   double excitation = 0.6;  ///< click logit += excitation * (clicks among the 3 items before)
   double inhibition = 1.0;  ///< click logit -= inhibition after a purchase in the list
+  ClickModel click_model = ClickModel::kLogit;
+  /// click_model pbm: the degree of position bias (tau in P(o_i) = rho_i^tau; 0 = none).
+  double tau = 1.0;
+  /// click_model pbm: the initial ranker orders a list by signal z_click + ranker_noise N(0, 1)
+  /// (a noisy view of the true relevance logit; 0 = the ideal order).
+  double ranker_noise = 1.0;
+  SimLabels labels = SimLabels::kBehaviour;
 
-  /// Preset by name: aliccp-like, ads-3stage, esm2, lists (funnel::Error on others).
+  /// Preset by name: aliccp-like, ads-3stage, esm2, lists, lists-pbm (funnel::Error on others).
   static SimConfig preset_named(const std::string& name);
   /// Strict update from JSON ({"rows": 100000, "cvr": 0.02, ...}; unknown keys and invalid
   /// values are errors, and then nothing changes).
@@ -121,7 +146,8 @@ struct SimRow {
   /// Per event: true P(event | parent).
   float truth[3] = {0, 0, 0};
   /// Lists, per event: the inherent true P(event | parent), as `truth` without the effect of
-  /// the list's earlier clicks and purchases (equal to it at a list's first item).
+  /// the list's earlier clicks and purchases (equal to it at a list's first item). With
+  /// click_model pbm: the relevance P(r^c), P(r^v) (no position, no history).
   float inherent[3] = {0, 0, 0};
 };
 

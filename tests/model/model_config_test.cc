@@ -155,7 +155,11 @@ std::vector<json> full_options(const std::string& name) {
              {"boundary", "hard"},
              {"predict", "behavioural"},
              {"gamma", 2.0},
-             {"item_readout", false}}};
+             {"item_readout", false},
+             {"hawkes", false},
+             {"objective", "survival"},
+             {"beta", 0.5},
+             {"segments", "first"}}};
   }
   if (name == "lstm" || name == "time_lstm" || name == "nhp" || name == "dupn" || name == "narm") {
     json o = {{"encoder", {8}},      {"activation", "tanh"}, {"hidden", 6},

@@ -270,6 +270,100 @@ TEST(Simulator, ListsCarryTheInherentTruthBesideTheBehaviouralOne) {
   EXPECT_GT(moved, rows / 20) << "the history moves a good share of the clicks";
 }
 
+// HEROES §5.4's position-bias protocol: PBM clicks P(c_i) = rho_i^tau P(r_i) on lists ordered
+// by the initial ranker. Per position, the clicks match rho_i^tau x the relevance of the items
+// shown there (their sum, so the ranker's ordering is accounted for) within binomial noise.
+TEST(Simulator, PbmClickRatePerPositionIsRhoToTheTauTimesRelevance) {
+  for (const double tau : {0.0, 1.0, 2.0}) {
+    SimConfig c = small("lists-pbm", 200000);
+    c.tau = tau;
+    const size_t L = static_cast<size_t>(c.list_length);
+    std::vector<double> clicks(L + 1, 0), expected(L + 1, 0), var(L + 1, 0), rel(L + 1, 0);
+    std::vector<double> n(L + 1, 0);
+    uint64_t list = ~0ULL;
+    uint32_t expected_position = 1;
+    double purchases_without_click = 0;
+    Simulator(c).generate([&](const SimRow& r, const Simulator&) {
+      if (r.list != list) list = r.list, expected_position = 1;
+      ASSERT_EQ(r.position, expected_position++);
+      const double p = pbm_examination(static_cast<int>(r.position), tau) * r.inherent[0];
+      EXPECT_NEAR(r.truth[0], p, 1e-6);
+      clicks[r.position] += r.label_columns[0];
+      expected[r.position] += p;
+      var[r.position] += p * (1 - p);
+      rel[r.position] += r.inherent[0];
+      n[r.position] += 1;
+      purchases_without_click += r.label_columns[1] && !r.label_columns[0];
+    });
+    EXPECT_EQ(purchases_without_click, 0);
+    for (size_t i = 1; i <= L; ++i) {
+      EXPECT_NEAR(clicks[i], expected[i], 4.5 * std::sqrt(var[i]))
+          << "tau " << tau << ", position " << i;
+      // The same as rho_i^tau x the mean relevance at the position.
+      EXPECT_NEAR(expected[i] / n[i], pbm_examination(static_cast<int>(i), tau) * rel[i] / n[i],
+                  1e-9);
+    }
+    // The initial ranker puts more relevant items first (ranker_noise 1 against signal 1).
+    EXPECT_GT(rel[1] / n[1], 1.3 * rel[L] / n[L]) << "tau " << tau;
+  }
+}
+
+TEST(Simulator, PbmRelevanceLabelsShareTheLists) {
+  SimConfig c = small("lists-pbm", 20000);
+  SimConfig r = c;
+  r.labels = SimLabels::kRelevance;
+  const std::vector<SimRow> a = rows_of(c), b = rows_of(r);
+  ASSERT_EQ(a.size(), b.size());
+  double rel = 0, p_rel = 0;
+  size_t clicks_not_relevant = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].item, b[i].item);
+    ASSERT_EQ(a[i].position, b[i].position);
+    ASSERT_EQ(a[i].inherent[0], b[i].inherent[0]);
+    EXPECT_EQ(b[i].truth[0], b[i].inherent[0]);  // the truth of a relevance label
+    // A click is an observed relevant item: never where the relevance label is 0.
+    clicks_not_relevant += a[i].label_columns[0] && !b[i].label_columns[0];
+    EXPECT_LE(a[i].label_columns[1], b[i].label_columns[1]);
+    rel += b[i].label_columns[0];
+    p_rel += b[i].inherent[0];
+  }
+  EXPECT_EQ(clicks_not_relevant, 0u);
+  expect_rate(rel / a.size(), p_rel / a.size(), static_cast<double>(a.size()), "relevance");
+}
+
+TEST(Simulator, PbmWithoutRankerNoiseShowsTheIdealOrder) {
+  SimConfig c = small("lists-pbm", 5000);
+  c.ranker_noise = 0;
+  const std::vector<SimRow> rows = rows_of(c);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    if (rows[i].list == rows[i - 1].list) {
+      EXPECT_LE(rows[i].inherent[0], rows[i - 1].inherent[0]) << "row " << i;
+    }
+  }
+}
+
+TEST(Simulator, PbmExaminationAndConfigErrors) {
+  EXPECT_DOUBLE_EQ(pbm_examination(1, 1.0), 0.68);
+  EXPECT_DOUBLE_EQ(pbm_examination(10, 1.0), 0.06);
+  EXPECT_DOUBLE_EQ(pbm_examination(4, 2.0), 0.34 * 0.34);
+  EXPECT_DOUBLE_EQ(pbm_examination(7, 0.0), 1.0);
+  EXPECT_NEAR(pbm_examination(12, 1.0), 0.06 * 0.75 * 0.75, 1e-12);
+  EXPECT_THROW(pbm_examination(0, 1.0), Error);
+  SimConfig c = SimConfig::preset_named("lists-pbm");
+  EXPECT_THROW(c.update({{"tau", -1}}), Error);
+  EXPECT_THROW(c.update({{"excitation", 0.5}}), Error);  // PBM has no history term
+  EXPECT_THROW(c.update({{"click_model", "cascade"}}), Error);
+  EXPECT_THROW(c.update({{"labels", "clicks"}}), Error);
+  SimConfig l = SimConfig::preset_named("lists");
+  EXPECT_THROW(l.update({{"labels", "relevance"}}), Error);  // relevance labels need PBM
+  SimConfig a = SimConfig::preset_named("aliccp-like");
+  EXPECT_THROW(a.update({{"click_model", "pbm"}}), Error);
+  c.update({{"tau", 1.5}, {"labels", "relevance"}, {"ranker_noise", 0.5}});
+  SimConfig round;
+  round.update(c.to_json());
+  EXPECT_EQ(round.to_json(), c.to_json());
+}
+
 TEST(SimConfig, PresetsAndOverridesAreStrict) {
   EXPECT_THROW(SimConfig::preset_named("criteo"), Error);
   SimConfig c = SimConfig::preset_named("aliccp-like");

@@ -527,20 +527,34 @@ TEST_F(TrainerTest, ListModelPredictionsNeverReadLabels) {
   const model::FunnelSpec funnel{cache.layout().events, cache.layout().event_parent};
   struct Case {
     std::string name, feedback;
+    nlohmann::json extra = nlohmann::json::object();  // more model options
   };
-  const std::vector<Case> cases = {
-      {"heroes", "none"},     {"lstm", "none"},     {"time_lstm", "none"},
-      {"nhp", "none"},        {"dupn", "none"},     {"narm", "none"},
-      {"heroes", "observed"}, {"lstm", "observed"}, {"narm", "observed"}};
+  // HEROES+ (the survival objective, with and without the Hawkes decay): its loss reads the
+  // labels, its predictions must not.
+  const nlohmann::json survival = {{"objective", "survival"}};
+  const nlohmann::json survival_unit = {{"objective", "survival"}, {"hawkes", false}};
+  const std::vector<Case> cases = {{"heroes", "none"},
+                                   {"lstm", "none"},
+                                   {"time_lstm", "none"},
+                                   {"nhp", "none"},
+                                   {"dupn", "none"},
+                                   {"narm", "none"},
+                                   {"heroes", "none", survival},
+                                   {"heroes", "none", survival_unit},
+                                   {"heroes", "observed"},
+                                   {"lstm", "observed"},
+                                   {"narm", "observed"},
+                                   {"heroes", "observed", survival}};
   for (const Case& m : cases) {
-    const std::string what = m.name + " (feedback " + m.feedback + ")";
+    const std::string what = m.name + " (feedback " + m.feedback + ") " + m.extra.dump();
+    nlohmann::json options = {
+        {"hidden", 8}, {"encoder", {8}}, {"positions", 4}, {"feedback", m.feedback}};
+    options.update(m.extra);
     const bool observed = m.feedback == "observed";
     model::FeatureEmbeddingOptions eo;
     eo.embedding_dim = 4;
     auto emb = std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(), eo);
-    auto net = model::make_model(
-        m.name, funnel, emb->input_dim(),
-        {{"hidden", 8}, {"encoder", {8}}, {"positions", 4}, {"feedback", m.feedback}});
+    auto net = model::make_model(m.name, funnel, emb->input_dim(), options);
     EXPECT_EQ(net->reads_feedback(), observed) << what;
     TrainerOptions o = quick();
     o.epochs = 1;
