@@ -15,10 +15,10 @@
 #include <iosfwd>
 #include <memory>
 
+#include "core/zeroed_array.h"
 #include "embed/grad_accumulator.h"
 #include "embed/optimizer.h"
 #include "embed/sparse_input.h"
-#include "core/zeroed_array.h"
 
 namespace at {
 class Tensor;
@@ -90,6 +90,11 @@ class EmbeddingTable {
   /// Same for a [batch, dim] float CPU tensor (e.g. lookup(input).grad()). An undefined
   /// tensor (no gradient reached the lookup) is a no-op, as for a dense torch optimizer.
   void apply_gradients(const SparseInput& input, const at::Tensor& grad);
+
+  /// Weights drawn afresh from the table's initialiser with `seed` (as a new table with
+  /// options().seed = seed would hold) and the optimizer state reset (moments, step counts):
+  /// MEDA's re-initialisation at an epoch boundary (docs/quality.md).
+  void reset(uint64_t seed);
 
   RowOptimizer& optimizer() { return *optimizer_; }
   const RowOptimizer& optimizer() const { return *optimizer_; }

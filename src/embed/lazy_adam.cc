@@ -74,6 +74,12 @@ void LazyAdam::reset_state() {
   steps_ = ZeroedArray<uint32_t>(num_rows_);
 }
 
+void LazyAdam::set_lr(double lr) {
+  FUNNEL_CHECK(lr >= 0, "adam: lr must be >= 0, got " << lr);
+  options_.lr = lr;
+  corrections_.clear();
+}
+
 LazyAdam::Correction LazyAdam::compute_correction(uint32_t step) const {
   // Same expressions (in double, then rounded to float) as torch's adam.cpp.
   const double bc1 = 1 - std::pow(options_.beta1, static_cast<double>(step));

@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "embed/optimizer.h"
 #include "core/zeroed_array.h"
+#include "embed/optimizer.h"
 
 namespace funnel::embed {
 
@@ -19,6 +19,8 @@ class LazyAdam final : public RowOptimizer {
   void update(float* weights, const uint32_t* rows, const float* grads, size_t n) override;
   size_t state_bytes() const override { return moments_.bytes() + steps_.bytes(); }
   void reset_state() override;
+  /// The cached bias corrections hold lr: they are recomputed.
+  void set_lr(double lr) override;
   void save_state(std::ostream& os) const override;
   void load_state(std::istream& is) override;
 

@@ -80,6 +80,8 @@ class RowOptimizer {
   virtual size_t state_bytes() const = 0;
   /// Back to the state of a freshly created optimizer (as if no row was ever touched).
   virtual void reset_state() = 0;
+  /// Changes the learning rate of the next updates (a schedule; the state is kept).
+  virtual void set_lr(double lr) = 0;
   virtual void save_state(std::ostream& os) const = 0;
   /// Reads what save_state wrote for the same num_rows x dim; throws Error on truncation.
   virtual void load_state(std::istream& is) = 0;

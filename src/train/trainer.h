@@ -11,15 +11,14 @@
 // early stopping keeps the best state. A NaN/Inf loss stops training with the step number;
 // the last good checkpoint stays on disk. What is written where is decided by RunOutputs.
 
+#include <torch/optim/optimizer.h>
+
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include <torch/optim/optimizer.h>
 
 #include "core/error.h"
 #include "data/cache.h"
@@ -55,6 +54,9 @@ class TrainerHook {
   virtual ~TrainerHook() = default;
   /// Once at the start of fit(), after seeding.
   virtual void on_fit_start() {}
+  /// At the start of every epoch (counted from 0), after the loader has its order; also the
+  /// first epoch of a resumed run.
+  virtual void on_epoch_start(int epoch) {}
   /// After backward, before the optimizers step: the dense gradients are in the parameters'
   /// grad(), the embedding rows' in x.grad().
   virtual void after_backward(const data::Batch& batch, const torch::Tensor& x) {}
@@ -132,6 +134,8 @@ class Trainer {
   int resume(const std::string& run_dir);
 
   const TrainerOptions& options() const { return options_; }
+  /// The Adam of the dense parameters (its state, for tests and tools).
+  const torch::optim::Optimizer& dense_optimizer() const { return *dense_optimizer_; }
   int64_t global_step() const { return global_step_; }
 
  private:
@@ -149,6 +153,8 @@ class Trainer {
   std::vector<torch::Tensor> frozen_parameters_;
   std::unique_ptr<torch::optim::Optimizer> dense_optimizer_;
   std::vector<TrainerHook*> hooks_;
+  /// The embedding remedies of train.embedding_reset / embedding_lr_scale (the first hook).
+  std::unique_ptr<TrainerHook> embedding_schedule_;
   int64_t global_step_ = 0;
 
   /// Progress of the current run, saved with every checkpoint (state.json) for resume().
