@@ -21,6 +21,8 @@ class LazyAdam final : public RowOptimizer {
   void reset_state() override;
   /// The cached bias corrections hold lr: they are recomputed.
   void set_lr(double lr) override;
+  void set_frequency_decay(double lambda) override;
+  double frequency_decay() const { return frequency_decay_; }
   void save_state(std::ostream& os) const override;
   void load_state(std::istream& is) override;
 
@@ -43,6 +45,7 @@ class LazyAdam final : public RowOptimizer {
   void extend_corrections(uint32_t max_step);
 
   AdamOptions options_;
+  double frequency_decay_ = 0;  // lambda of set_frequency_decay
   uint64_t num_rows_;
   uint32_t dim_;
   // Row r holds [m_0 .. m_{dim-1}, v_0 .. v_{dim-1}]: both moments of a row are adjacent, so

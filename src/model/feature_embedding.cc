@@ -59,6 +59,7 @@ FeatureEmbedding::FeatureEmbedding(const data::Layout& layout,
       t.seed = table_seed(options.table.seed, tables_.size());
       try {
         tables_.emplace_back(vocab_sizes[f], dim, t);
+        tables_.back().optimizer().set_frequency_decay(options.frequency_weight_decay);
       } catch (const Error& e) {
         throw Error("feature embedding: field '" + name + "': " + e.what());
       }

@@ -34,11 +34,15 @@ struct FeatureEmbeddingOptions {
   /// One table set for all towers or one per task; per_task costs K x the tables' memory and
   /// sparse step time for K events (docs/embeddings.md).
   EmbeddingSharing sharing = EmbeddingSharing::kShared;
+  /// Frequency-aware L2 on the tables (adam only): a row's t-th update adds lambda / t * w to
+  /// its gradient (embed::RowOptimizer::set_frequency_decay), stronger on rare ids; after
+  /// DIN's mini-batch aware regularisation (Zhou et al., KDD 2018, §4.2). 0 = off.
+  double frequency_weight_decay = 0;
 
   /// Strict parse of {"dim", "optimizer" (adam, adagrad, sgd), "lr", "weight_decay", "pooling"
-  /// (sum, mean), "init_scale", "sharing" (shared, per_task)}; null = the defaults: dim 16, lazy
-  /// Adam with lr 0.005 (AutoHERI §4.1.2), no weight decay, sum pooling, init_scale 0.05,
-  /// shared. table.seed is 0.
+  /// (sum, mean), "init_scale", "sharing" (shared, per_task), "frequency_weight_decay"}; null = the
+  /// defaults: dim 16, lazy Adam with lr 0.005 (AutoHERI §4.1.2), no weight decay, sum pooling,
+  /// init_scale 0.05, shared. table.seed is 0.
   static FeatureEmbeddingOptions from_json(const nlohmann::json& j,
                                            const std::string& path = "embedding");
   /// Every key from_json reads, resolved (not the seed).

@@ -75,7 +75,8 @@ struct TrainerOptions {
   EmbeddingReset embedding_reset = EmbeddingReset::kNone;
   /// Multi-epoch remedy: from the second epoch on, every table's learning rate is
   /// embedding.lr x this (1 = unchanged; 0 = frozen embeddings, no sparse step at all).
-  /// After Zhang et al. (CIKM 2022): the one-epoch overfitting comes from the embeddings.
+  /// Tests the embeddings' part in the one-epoch overfitting (Zhang et al., CIKM 2022, tie it
+  /// to sparse ids' embeddings and to the MLP adapting to already-seen rows; docs/quality.md).
   double embedding_lr_scale = 1.0;
   /// Progress line on stderr (set by the command, not a config key).
   bool progress = true;

@@ -245,7 +245,8 @@ TEST(ParseExperiment, EverySectionRoundTrips) {
                                                              {"weight_decay", 0.0001},
                                                              {"pooling", "mean"},
                                                              {"init_scale", 0.01},
-                                                             {"sharing", "per_task"}});
+                                                             {"sharing", "per_task"},
+                                                             {"frequency_weight_decay", 0.0}});
   const model::FeatureEmbeddingOptions sgd =
       model::FeatureEmbeddingOptions::from_json({{"optimizer", "sgd"}, {"lr", 0.1}});
   EXPECT_TRUE(std::holds_alternative<embed::SgdOptions>(sgd.table.optimizer));

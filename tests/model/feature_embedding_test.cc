@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "embed/lazy_adam.h"
 #include "model/funnel_output.h"
 #include "model/model.h"
 
@@ -364,8 +365,30 @@ TEST(FeatureEmbeddingTest, PerTaskIsOnlyForTowerModelsAndRoundTrips) {
   EXPECT_NE(msg.find("embedding.sharing: expected shared or per_task, got 'per_tower'"),
             std::string::npos)
       << msg;
-  const FeatureEmbeddingOptions parsed =
-      FeatureEmbeddingOptions::from_json(nlohmann::json{{"sharing", "per_task"}});
+  msg.clear();
+  try {
+    FeatureEmbeddingOptions::from_json(
+        nlohmann::json{{"optimizer", "sgd"}, {"frequency_weight_decay", 0.1}});
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("embedding.frequency_weight_decay: needs the per-row step counts of "
+                     "optimizer adam, got optimizer 'sgd'"),
+            std::string::npos)
+      << msg;
+  const FeatureEmbeddingOptions parsed = FeatureEmbeddingOptions::from_json(
+      nlohmann::json{{"sharing", "per_task"}, {"frequency_weight_decay", 0.2}});
+  EXPECT_EQ(parsed.frequency_weight_decay, 0.2);
+  {
+    // Every table's optimizer gets the decay.
+    const FeatureEmbedding decayed(test_layout(), kVocab, parsed);
+    ASSERT_EQ(decayed.num_sets(), 2u);
+    for (size_t t = 0; t < decayed.num_tables(); ++t) {
+      EXPECT_EQ(
+          dynamic_cast<const embed::LazyAdam&>(decayed.table(t).optimizer()).frequency_decay(),
+          0.2);
+    }
+  }
   EXPECT_EQ(parsed.sharing, EmbeddingSharing::kPerTask);
   EXPECT_EQ(FeatureEmbeddingOptions::from_json(parsed.to_json()).to_json(), parsed.to_json());
 
