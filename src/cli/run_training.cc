@@ -61,13 +61,14 @@ nlohmann::json machine_summary(int threads) {
 
 RunModel build_run_model(const data::Cache& cache, model::FeatureEmbeddingOptions embedding,
                          const model::ModelConfig& model, uint64_t seed, dist::Communicator* comm) {
+  model::check_embedding_sharing(model.name, embedding.sharing);
   torch::manual_seed(seed);
   embedding.table.seed = seed;
   RunModel run;
   run.embedding = std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(),
                                                             embedding, torch::kCPU, comm);
   run.net = model::make_model(model, model::FunnelSpec::from_layout(cache.layout()),
-                              run.embedding->input_dim());
+                              run.embedding->tower_input_dim());
   return run;
 }
 
@@ -84,7 +85,10 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
   const dist::CommStats during = comm ? comm->stats() : dist::CommStats{};
   nlohmann::json metrics;
   metrics["model"] = name;
-  if (!val.empty()) metrics["validation"] = r.best_validation;
+  // The validation metrics of the state training ended on (train.restore_best).
+  if (!val.empty()) {
+    metrics["validation"] = trainer.options().restore_best ? r.best_validation : r.last_validation;
+  }
   double predict_seconds = 0;
   uint64_t predict_rows = 0;
   if (cache.has_split("test")) {

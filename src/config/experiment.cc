@@ -8,6 +8,7 @@
 #include "core/file.h"
 #include "data/layout.h"
 #include "metric/funnel_metrics.h"
+#include "model/model_config.h"
 
 namespace funnel::config {
 namespace {
@@ -225,6 +226,8 @@ Experiment parse_experiment(const ExperimentFile& file, Command command) {
     } else {
       e.compare = parse_compare(section(file, "compare"), model_section);
     }
+    // Per-task embeddings need a model whose towers each read their own input.
+    if (e.model) model::check_embedding_sharing(e.model->name, e.embedding.sharing);
     // The early-stopping metric must name something funnel_metrics writes for this funnel.
     const data::Layout layout = data::Layout::from_schema(e.data.schema);
     metric::parse_metric_path(e.train.early_stop_metric, "train.early_stop_metric")

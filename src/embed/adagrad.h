@@ -1,8 +1,8 @@
 #pragma once
 // Row-wise Adagrad: one float accumulator per weight.
 
-#include "embed/optimizer.h"
 #include "core/zeroed_array.h"
+#include "embed/optimizer.h"
 
 namespace funnel::embed {
 
@@ -14,6 +14,7 @@ class Adagrad final : public RowOptimizer {
   OptimizerOptions options() const override { return options_; }
   void update(float* weights, const uint32_t* rows, const float* grads, size_t n) override;
   size_t state_bytes() const override { return sum_.bytes(); }
+  void set_lr(double lr) override { options_.lr = lr; }
   void reset_state() override;
   void save_state(std::ostream& os) const override;
   void load_state(std::istream& is) override;

@@ -135,6 +135,16 @@ EmbeddingTable::~EmbeddingTable() = default;
 EmbeddingTable::EmbeddingTable(EmbeddingTable&&) noexcept = default;
 EmbeddingTable& EmbeddingTable::operator=(EmbeddingTable&&) noexcept = default;
 
+void EmbeddingTable::reset(uint64_t seed) {
+  options_.seed = seed;
+  if (options_.init == Initializer::kZeros) {
+    std::memset(weights_.data(), 0, weights_.bytes());
+  } else {
+    initialize();
+  }
+  optimizer_->reset_state();
+}
+
 void EmbeddingTable::initialize() {
   if (shard_.sharded()) {
     initialize_shard();
@@ -145,7 +155,7 @@ void EmbeddingTable::initialize() {
   Rng rng(options_.seed);
   switch (options_.init) {
     case Initializer::kZeros:
-      break;  // calloc'ed
+      break;  // calloc'ed (reset() zeroes explicitly)
     case Initializer::kUniform: {
       const double a = options_.init_scale;
       for (size_t i = 0; i < n; ++i) w[i] = static_cast<float>(a * (2.0 * rng.uniform() - 1.0));

@@ -105,6 +105,11 @@ class EmbeddingTable {
   /// tensor (no gradient reached the lookup) is a no-op, as for a dense torch optimizer.
   void apply_gradients(const SparseInput& input, const at::Tensor& grad);
 
+  /// Weights drawn afresh from the table's initialiser with `seed` (as a new table with
+  /// options().seed = seed would hold) and the optimizer state reset (moments, step counts):
+  /// MEDA's re-initialisation at an epoch boundary (docs/quality.md).
+  void reset(uint64_t seed);
+
   RowOptimizer& optimizer() { return *optimizer_; }
   const RowOptimizer& optimizer() const { return *optimizer_; }
 

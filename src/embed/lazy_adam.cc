@@ -16,7 +16,7 @@ namespace {
 constexpr uint32_t kMaxCachedSteps = uint32_t{1} << 18;
 
 struct AdamConstants {
-  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay;
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, frequency_decay;
 };
 
 template <int kDim, typename CorrectionFn>
@@ -40,11 +40,14 @@ void adam_rows(const AdamConstants& c, uint32_t dim, float* __restrict weights,
     float* __restrict m = moments + r * 2 * d;
     float* __restrict v = m + d;
     const float* __restrict g_in = grads + i * d;
+    // Frequency-aware L2 (set_frequency_decay): + lambda / t on the row's t-th update; exactly
+    // weight_decay when lambda is 0.
+    const float wd = c.weight_decay + c.frequency_decay / static_cast<float>(t);
     // torch::optim::Adam (amsgrad = false), op by op in float:
     //   g += wd * w; m = m * b1 + (1 - b1) * g; v = v * b2 + (1 - b2) * g * g;
     //   w += -(lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps).
     for (size_t j = 0; j < d; ++j) {
-      const float g = g_in[j] + c.weight_decay * w[j];
+      const float g = g_in[j] + wd * w[j];
       const float mj = m[j] * c.beta1 + c.one_minus_beta1 * g;
       const float vj = v[j] * c.beta2 + c.one_minus_beta2 * g * g;
       m[j] = mj;
@@ -72,6 +75,18 @@ LazyAdam::LazyAdam(const AdamOptions& options, uint64_t num_rows, uint32_t dim)
 void LazyAdam::reset_state() {
   moments_ = ZeroedArray<float>(num_rows_ * 2 * dim_);
   steps_ = ZeroedArray<uint32_t>(num_rows_);
+}
+
+void LazyAdam::set_lr(double lr) {
+  FUNNEL_CHECK(lr >= 0, "adam: lr must be >= 0, got " << lr);
+  options_.lr = lr;
+  corrections_.clear();
+}
+
+void LazyAdam::set_frequency_decay(double lambda) {
+  FUNNEL_CHECK(lambda >= 0 && std::isfinite(lambda),
+               "adam: frequency decay must be finite and >= 0, got " << lambda);
+  frequency_decay_ = lambda;
 }
 
 LazyAdam::Correction LazyAdam::compute_correction(uint32_t step) const {
@@ -103,9 +118,10 @@ void LazyAdam::update(float* weights, const uint32_t* rows, const float* grads, 
                "adam: a row reached the maximum step count " << max_step);
   extend_corrections(max_step + 1);
   const AdamConstants c{
-      static_cast<float>(options_.beta1), static_cast<float>(1 - options_.beta1),
-      static_cast<float>(options_.beta2), static_cast<float>(1 - options_.beta2),
-      static_cast<float>(options_.eps),   static_cast<float>(options_.weight_decay)};
+      static_cast<float>(options_.beta1),  static_cast<float>(1 - options_.beta1),
+      static_cast<float>(options_.beta2),  static_cast<float>(1 - options_.beta2),
+      static_cast<float>(options_.eps),    static_cast<float>(options_.weight_decay),
+      static_cast<float>(frequency_decay_)};
   const Correction* cache = corrections_.data();
   const size_t cached = corrections_.size();
   auto correction = [&](uint32_t t) { return t < cached ? cache[t] : compute_correction(t); };

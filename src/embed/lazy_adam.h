@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "embed/optimizer.h"
 #include "core/zeroed_array.h"
+#include "embed/optimizer.h"
 
 namespace funnel::embed {
 
@@ -19,6 +19,10 @@ class LazyAdam final : public RowOptimizer {
   void update(float* weights, const uint32_t* rows, const float* grads, size_t n) override;
   size_t state_bytes() const override { return moments_.bytes() + steps_.bytes(); }
   void reset_state() override;
+  /// The cached bias corrections hold lr: they are recomputed.
+  void set_lr(double lr) override;
+  void set_frequency_decay(double lambda) override;
+  double frequency_decay() const { return frequency_decay_; }
   void save_state(std::ostream& os) const override;
   void load_state(std::istream& is) override;
 
@@ -41,6 +45,7 @@ class LazyAdam final : public RowOptimizer {
   void extend_corrections(uint32_t max_step);
 
   AdamOptions options_;
+  double frequency_decay_ = 0;  // lambda of set_frequency_decay
   uint64_t num_rows_;
   uint32_t dim_;
   // Row r holds [m_0 .. m_{dim-1}, v_0 .. v_{dim-1}]: both moments of a row are adjacent, so

@@ -82,6 +82,11 @@ std::vector<std::string> optimizer_names() {
   return names;
 }
 
+void RowOptimizer::set_frequency_decay(double lambda) {
+  FUNNEL_CHECK(lambda == 0, "frequency-aware weight decay needs per-row step counts (adam), not "
+                                << optimizer_name(kind()));
+}
+
 std::unique_ptr<RowOptimizer> make_optimizer(const OptimizerOptions& options, uint64_t num_rows,
                                              uint32_t dim) {
   return std::visit([&](const auto& o) { return create(o, num_rows, dim); }, options);

@@ -80,6 +80,12 @@ class RowOptimizer {
   virtual size_t state_bytes() const = 0;
   /// Back to the state of a freshly created optimizer (as if no row was ever touched).
   virtual void reset_state() = 0;
+  /// Changes the learning rate of the next updates (a schedule; the state is kept).
+  virtual void set_lr(double lr) = 0;
+  /// Frequency-aware L2: the t-th update of a row adds (weight_decay + lambda / t) * w to its
+  /// gradient, t = the row's own update count, so rare ids are decayed more per touch. A run
+  /// setting (not saved); only optimizers with per-row step counts (adam); others throw.
+  virtual void set_frequency_decay(double lambda);
   virtual void save_state(std::ostream& os) const = 0;
   /// Reads what save_state wrote for the same num_rows x dim; throws Error on truncation.
   virtual void load_state(std::istream& is) = 0;

@@ -13,6 +13,7 @@ class Sgd final : public RowOptimizer {
   OptimizerOptions options() const override { return options_; }
   void update(float* weights, const uint32_t* rows, const float* grads, size_t n) override;
   size_t state_bytes() const override { return 0; }
+  void set_lr(double lr) override { options_.lr = lr; }
   void reset_state() override {}
   void save_state(std::ostream&) const override {}
   void load_state(std::istream&) override {}

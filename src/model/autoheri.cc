@@ -172,14 +172,14 @@ torch::Tensor AutoHeriModel::entropy() const {
 }
 
 FunnelOutput AutoHeriModel::forward(const ModelInput& input) {
-  const torch::Tensor& x = input.x;
   const size_t E = towers_.size(), L = options_.towers.size();
   std::vector<torch::Tensor> alphas(edges_.size());
   for (size_t k = 0; k < edges_.size(); ++k) alphas[k] = alpha(k);
   std::vector<std::vector<torch::Tensor>> h(E, std::vector<torch::Tensor>(L));
   // AutoHERI eq. 1 for layer j of tower s: the tower's own layer plus the integration terms.
   auto compute = [&](size_t s, size_t j) {
-    torch::Tensor v = towers_[s]->mlp()->layer(j, j == 0 ? x : h[s][j - 1]);
+    // input.task(s): the shared rows, or tower s's own with per-task embeddings (§3.1).
+    torch::Tensor v = towers_[s]->mlp()->layer(j, j == 0 ? input.task(s) : h[s][j - 1]);
     for (size_t k = 0; k < edges_.size(); ++k) {
       if (static_cast<size_t>(edges_[k].to) != s) continue;
       const torch::Tensor m = edge_modules_[k]->forward(j, h[edges_[k].from], alphas[k]);

@@ -64,7 +64,7 @@ LoadedBundle load_bundle(const std::string& path) {
   LoadedBundle b;
   static_cast<BundleMeta&>(b) = read_bundle_meta(c, path);
   b.embedding = std::make_shared<FeatureEmbedding>(b.layout, b.vocab_sizes, b.embedding_options);
-  b.net = make_model(b.model, b.funnel, b.embedding->input_dim());
+  b.net = make_model(b.model, b.funnel, b.embedding->tower_input_dim());
   std::istringstream sparse(c.sparse);
   b.embedding->load(sparse);
   torch::serialize::InputArchive archive;

@@ -36,9 +36,9 @@ EsmmModel::EsmmModel(const FunnelSpec& funnel, int64_t input_dim, EsmmOptions op
 }
 
 FunnelOutput EsmmModel::forward(const ModelInput& input) {
-  const torch::Tensor& x = input.x;
   FunnelOutput out;
-  for (auto& tower : towers_) out.add_logit(tower(x));
+  // input.task(e): the shared rows, or event e's own with per-task embeddings.
+  for (size_t e = 0; e < towers_.size(); ++e) out.add_logit(towers_[e](input.task(e)));
   return out;
 }
 

@@ -36,7 +36,7 @@ BatchScores Evaluator::score(const data::Batch& batch) const {
   torch::NoGradGuard no_grad;
   const torch::Tensor x = embedding_.lookup(batch);
   if (batch.size == 0) return BatchScores{};  // a rank's empty part (the lookup is collective)
-  const FunnelOutput out = net_.forward(model_input(batch, x, net_.reads_feedback()));
+  const FunnelOutput out = net_.forward(embedding_.model_input(batch, x, net_.reads_feedback()));
   const std::vector<torch::Tensor> log_p = entire_space_log_p(out, funnel_.parents);
   BatchScores s;
   s.size = batch.size;

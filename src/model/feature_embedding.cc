@@ -2,10 +2,13 @@
 
 #include <ATen/ops/from_blob.h>
 #include <torch/nn/module.h>
+#include <torch/torch.h>
 
+#include <cmath>
 #include <cstring>
 #include <istream>
 #include <ostream>
+#include <variant>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -19,13 +22,29 @@ namespace {
 constexpr uint32_t kMagic = 0x4D454646;  // "FFEM"
 constexpr uint32_t kVersion = 1;
 
+/// The seed of table t (= set * fields + field): set 0 is seeded as a shared table set, so
+/// per_task's first set starts where shared would.
+uint64_t table_seed(uint64_t seed, size_t t) {
+  uint64_t state = seed ^ (0x9e3779b97f4a7c15ULL * (t + 1));
+  return splitmix64(state);
+}
+
+double optimizer_lr(const embed::OptimizerOptions& o) {
+  return std::visit([](const auto& opt) { return opt.lr; }, o);
+}
+
 }  // namespace
 
 FeatureEmbedding::FeatureEmbedding(const data::Layout& layout,
                                    const std::vector<uint64_t>& vocab_sizes,
                                    FeatureEmbeddingOptions options, torch::Device device,
                                    dist::Communicator* comm)
-    : device_(device), layout_(layout), vocab_sizes_(vocab_sizes), options_(options) {
+    : seed_(options.table.seed),
+      sharing_(options.sharing),
+      device_(device),
+      layout_(layout),
+      vocab_sizes_(vocab_sizes),
+      options_(options) {
   if (comm != nullptr && comm->world_size() > 1) {
     comm_ = comm;
     exchange_ = std::make_unique<RowExchange>(*comm);
@@ -37,24 +56,34 @@ FeatureEmbedding::FeatureEmbedding(const data::Layout& layout,
                "feature embedding: " << vocab_sizes.size() << " vocabulary sizes for "
                                      << layout.sparse.size() << " sparse fields");
   FUNNEL_CHECK(options.embedding_dim >= 1, "feature embedding: embedding_dim must be >= 1");
-  tables_.reserve(layout.sparse.size());
+  const bool per_task = sharing_ == EmbeddingSharing::kPerTask;
+  FUNNEL_CHECK(!per_task || !layout.events.empty(),
+               "feature embedding: per_task sharing needs the funnel's events");
+  num_fields_ = layout.sparse.size();
+  num_sets_ = per_task ? layout.events.size() : 1;
+  tables_.reserve(num_sets_ * num_fields_);
   int64_t column = 0;
-  for (size_t f = 0; f < layout.sparse.size(); ++f) {
-    const data::SparseField& field = layout.sparse[f];
-    FUNNEL_CHECK(field.dim >= 0,
-                 "feature embedding: field '" << field.name << "' has dim " << field.dim);
-    const uint32_t dim = field.dim > 0 ? static_cast<uint32_t>(field.dim) : options.embedding_dim;
-    embed::TableOptions t = options.table;
-    uint64_t state = options.table.seed ^ (0x9e3779b97f4a7c15ULL * (f + 1));
-    t.seed = splitmix64(state);
-    try {
-      tables_.emplace_back(vocab_sizes[f], dim, t, shard);
-    } catch (const Error& e) {
-      throw Error("feature embedding: field '" + field.name + "': " + e.what());
+  for (size_t s = 0; s < num_sets_; ++s) {
+    for (size_t f = 0; f < num_fields_; ++f) {
+      const data::SparseField& field = layout.sparse[f];
+      FUNNEL_CHECK(field.dim >= 0,
+                   "feature embedding: field '" << field.name << "' has dim " << field.dim);
+      const uint32_t dim = field.dim > 0 ? static_cast<uint32_t>(field.dim) : options.embedding_dim;
+      const std::string name = per_task ? field.name + "@" + layout.events[s] : field.name;
+      embed::TableOptions t = options.table;
+      t.seed = table_seed(options.table.seed, tables_.size());
+      try {
+        tables_.emplace_back(vocab_sizes[f], dim, t, shard);
+        tables_.back().optimizer().set_frequency_decay(options.frequency_weight_decay);
+      } catch (const Error& e) {
+        throw Error("feature embedding: field '" + name + "': " + e.what());
+      }
+      names_.push_back(name);
+      offsets_.push_back(column);
+      base_lr_.push_back(optimizer_lr(t.optimizer));
+      column += dim;
     }
-    names_.push_back(field.name);
-    offsets_.push_back(column);
-    column += dim;
+    if (s == 0) set_width_ = column;
   }
   dense_offset_ = column;
   num_dense_ = layout.dense.size();
@@ -66,7 +95,8 @@ FeatureEmbedding::~FeatureEmbedding() = default;
 
 std::vector<embed::SparseInput> FeatureEmbedding::field_inputs(const data::Batch& batch) const {
   std::vector<embed::SparseInput> inputs;
-  for (size_t f = 0; f < tables_.size(); ++f) inputs.push_back(field_input(batch, f));
+  // One per table: table t reads field t mod fields (per_task holds a set per event).
+  for (size_t t = 0; t < tables_.size(); ++t) inputs.push_back(field_input(batch, t % num_fields_));
   return inputs;
 }
 
@@ -82,10 +112,10 @@ embed::SparseInput FeatureEmbedding::field_input(const data::Batch& batch, size_
 }
 
 void FeatureEmbedding::check_batch(const data::Batch& batch) const {
-  FUNNEL_CHECK(batch.sparse.size() == tables_.size(),
+  FUNNEL_CHECK(batch.sparse.size() == num_fields_,
                "feature embedding: batch has " << batch.sparse.size() << " sparse fields, expected "
-                                               << tables_.size());
-  for (size_t f = 0; f < tables_.size(); ++f) {
+                                               << num_fields_);
+  for (size_t f = 0; f < num_fields_; ++f) {
     const data::SparseBatch& s = batch.sparse[f];
     FUNNEL_CHECK(s.offsets.empty() || s.offsets.size() == batch.size + 1,
                  "feature embedding: field '" << names_[f] << "' has " << s.offsets.size()
@@ -109,11 +139,11 @@ torch::Tensor FeatureEmbedding::lookup(const data::Batch& batch) const {
   if (exchange_) {
     exchange_->lookup(tables_, field_inputs(batch), offsets_, out, stride);
   } else {
-    for (size_t f = 0; f < tables_.size(); ++f) {
+    for (size_t t = 0; t < tables_.size(); ++t) {
       try {
-        tables_[f].lookup_into(field_input(batch, f), out + offsets_[f], stride);
+        tables_[t].lookup_into(field_input(batch, t % num_fields_), out + offsets_[t], stride);
       } catch (const Error& e) {
-        throw Error("feature embedding: field '" + names_[f] + "': " + e.what());
+        throw Error("feature embedding: field '" + names_[t] + "': " + e.what());
       }
     }
   }
@@ -129,8 +159,34 @@ torch::Tensor FeatureEmbedding::lookup(const data::Batch& batch) const {
   return x.requires_grad_(true);
 }
 
+ModelInput FeatureEmbedding::model_input(const data::Batch& batch, const torch::Tensor& x,
+                                         bool feedback) const {
+  ModelInput in = model::model_input(batch, x, feedback);
+  if (sharing_ == EmbeddingSharing::kShared) return in;
+  // Tower e: its set's columns, then the dense features (which every tower reads).
+  const int64_t dense = static_cast<int64_t>(num_dense_);
+  for (size_t s = 0; s < num_sets_; ++s) {
+    torch::Tensor own = x.narrow(1, static_cast<int64_t>(s) * set_width_, set_width_);
+    in.tasks.push_back(dense == 0 ? own : torch::cat({own, x.narrow(1, dense_offset_, dense)}, 1));
+  }
+  return in;
+}
+
+void FeatureEmbedding::reinitialize(uint64_t seed) {
+  for (size_t t = 0; t < tables_.size(); ++t) tables_[t].reset(table_seed(seed, t));
+}
+
+void FeatureEmbedding::set_lr_scale(double scale) {
+  FUNNEL_CHECK(scale >= 0 && std::isfinite(scale),
+               "feature embedding: lr scale must be finite and >= 0, got " << scale);
+  lr_scale_ = scale;
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    tables_[t].optimizer().set_lr(base_lr_[t] * scale);
+  }
+}
+
 void FeatureEmbedding::apply_gradients(const data::Batch& batch, const torch::Tensor& grad) {
-  if (!grad.defined()) return;
+  if (!grad.defined() || lr_scale_ == 0) return;
   check_batch(batch);
   FUNNEL_CHECK(grad.dim() == 2 && grad.size(0) == static_cast<int64_t>(batch.size) &&
                    grad.size(1) == input_dim_,
@@ -148,8 +204,8 @@ void FeatureEmbedding::apply_gradients(const data::Batch& batch, const torch::Te
     exchange_->apply_gradients(tables_, field_inputs(batch), offsets_, base, stride);
     return;
   }
-  for (size_t f = 0; f < tables_.size(); ++f) {
-    tables_[f].apply_gradients(field_input(batch, f), base + offsets_[f], stride);
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    tables_[t].apply_gradients(field_input(batch, t % num_fields_), base + offsets_[t], stride);
   }
 }
 

@@ -14,6 +14,14 @@
 // apply_gradients() sends their gradients back (model/row_exchange.h). Both are collective
 // then: every rank calls them in the same order, and they are not thread-safe.
 //
+// Sharing (FeatureEmbeddingOptions::sharing): `shared` holds one table set read by every tower;
+// `per_task` holds one table set per funnel event (AutoHERI §3.1's x_ctr, x_cvr), laid out
+//
+//   x = [ set_0 (event 0's fields) | ... | set_K-1 | dense ]           [B, K * W + D]
+//
+// and model_input() gives tower e the view [ set_e | dense ] ([B, W + D] = tower_input_dim())
+// in ModelInput::tasks, so that event e's loss reaches only set e's tables through its tower.
+//
 // Device: tables live in host memory. lookup() fills the buffer on the CPU; when device() is
 // not the CPU the buffer is copied there and the copy is made the leaf, so x.grad() is on the
 // device and apply_gradients() copies it back (one [B, input_dim] transfer each way).
@@ -32,6 +40,7 @@
 #include "embed/embedding_table.h"
 #include "embed/sparse_input.h"
 #include "model/feature_embedding_options.h"
+#include "model/model_input.h"
 
 namespace funnel::model {
 
@@ -55,18 +64,44 @@ class FeatureEmbedding {
   /// ([B, input_dim()] float32, any device; undefined = no-op). Not thread-safe.
   void apply_gradients(const data::Batch& batch, const torch::Tensor& grad);
 
-  /// Width of the model input: sum of the field dimensions plus the number of dense features.
+  /// lookup()'s result as a model's input: model::model_input(batch, x, feedback), plus with
+  /// per_task sharing each tower's view of x in ModelInput::tasks (see the file comment).
+  ModelInput model_input(const data::Batch& batch, const torch::Tensor& x,
+                         bool feedback = false) const;
+
+  /// Width of lookup()'s rows: every table set's field dimensions plus the dense features.
   int64_t input_dim() const { return input_dim_; }
-  size_t num_fields() const { return tables_.size(); }
-  /// First column of field f in the model input, and its width.
-  int64_t field_offset(size_t f) const { return offsets_.at(f); }
-  int64_t field_dim(size_t f) const { return tables_.at(f).dim(); }
+  /// Width of the rows one tower reads, the `input_dim` to build a model with: input_dim()
+  /// when shared, one set's field dimensions plus the dense features when per_task.
+  int64_t tower_input_dim() const { return set_width_ + static_cast<int64_t>(num_dense_); }
+  EmbeddingSharing sharing() const { return sharing_; }
+  /// Sparse fields of the layout, table sets (1 shared, one per event per_task), and tables
+  /// (num_sets() x num_fields(); table t = s * num_fields() + f is field f of set s).
+  size_t num_fields() const { return num_fields_; }
+  size_t num_sets() const { return num_sets_; }
+  size_t num_tables() const { return tables_.size(); }
+  /// First column of table t in lookup()'s rows (field t of set 0 when t < num_fields()).
+  int64_t field_offset(size_t t) const { return offsets_.at(t); }
+  int64_t field_dim(size_t t) const { return tables_.at(t).dim(); }
   /// First column of the dense features (= sum of the field dimensions).
   int64_t dense_offset() const { return dense_offset_; }
   size_t num_dense() const { return num_dense_; }
 
-  embed::EmbeddingTable& table(size_t f) { return tables_.at(f); }
-  const embed::EmbeddingTable& table(size_t f) const { return tables_.at(f); }
+  embed::EmbeddingTable& table(size_t t) { return tables_.at(t); }
+  const embed::EmbeddingTable& table(size_t t) const { return tables_.at(t); }
+  /// The name of table t in saved streams: the field's, with "@<event>" when per_task.
+  const std::string& table_name(size_t t) const { return names_.at(t); }
+
+  /// Every table drawn afresh as a new FeatureEmbedding with options.table.seed = `seed`
+  /// would hold it, with its optimizer state reset (EmbeddingTable::reset). MEDA's
+  /// re-initialisation (train.embedding_reset).
+  void reinitialize(uint64_t seed);
+  /// Learning rate of every table = its configured one x `scale` (1 = as configured); 0
+  /// freezes the tables (apply_gradients is then a no-op: no step, no state change).
+  void set_lr_scale(double scale);
+  double lr_scale() const { return lr_scale_; }
+  /// options.table.seed of the constructor (the seed the tables were first drawn from).
+  uint64_t seed() const { return seed_; }
   const torch::Device& device() const { return device_; }
   void set_device(torch::Device device) { device_ = device; }
   /// Bytes held by all tables (weights and optimizer state); this rank's shards when sharded.
@@ -79,7 +114,7 @@ class FeatureEmbedding {
   /// (null on the others), for the bundle. Collective; costs the whole tables' memory there.
   std::unique_ptr<FeatureEmbedding> gather(int root) const;
 
-  /// Field f of a batch as the table's input (a view into `batch`).
+  /// Field f of a batch as the input of its tables (a view into `batch`).
   embed::SparseInput field_input(const data::Batch& batch, size_t f) const;
 
   /// Magic, version, number of fields, then every table (EmbeddingTable::save).
@@ -95,6 +130,13 @@ class FeatureEmbedding {
   std::vector<std::string> names_;
   std::vector<embed::EmbeddingTable> tables_;
   std::vector<int64_t> offsets_;
+  std::vector<double> base_lr_;  // of each table, as configured
+  double lr_scale_ = 1.0;
+  uint64_t seed_ = 0;
+  EmbeddingSharing sharing_ = EmbeddingSharing::kShared;
+  size_t num_fields_ = 0;
+  size_t num_sets_ = 1;
+  int64_t set_width_ = 0;  // columns of one table set
   int64_t dense_offset_ = 0;
   size_t num_dense_ = 0;
   int64_t input_dim_ = 0;

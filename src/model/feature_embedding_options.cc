@@ -1,8 +1,7 @@
 #include "model/feature_embedding_options.h"
 
-#include <variant>
-
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "core/choice.h"
 #include "core/error.h"
@@ -14,7 +13,14 @@ namespace {
 constexpr Choice<embed::Pooling> kPoolings[] = {{"sum", embed::Pooling::kSum},
                                                 {"mean", embed::Pooling::kMean}};
 
+constexpr Choice<EmbeddingSharing> kSharings[] = {{"shared", EmbeddingSharing::kShared},
+                                                  {"per_task", EmbeddingSharing::kPerTask}};
+
 }  // namespace
+
+const char* embedding_sharing_name(EmbeddingSharing sharing) {
+  return choice_name(sharing, kSharings);
+}
 
 FeatureEmbeddingOptions FeatureEmbeddingOptions::from_json(const nlohmann::json& j,
                                                            const std::string& path) {
@@ -34,6 +40,13 @@ FeatureEmbeddingOptions FeatureEmbeddingOptions::from_json(const nlohmann::json&
     o.table.pooling =
         parse_choice(f.get<std::string>("pooling", "sum"), kPoolings, f.path("pooling"));
     o.table.init_scale = f.get<double>("init_scale", o.table.init_scale);
+    o.sharing = parse_choice(f.get<std::string>("sharing", "shared"), kSharings, f.path("sharing"));
+    o.frequency_weight_decay =
+        f.get_in<double>("frequency_weight_decay", o.frequency_weight_decay, 0.0, 1e6);
+    FUNNEL_CHECK(o.frequency_weight_decay == 0 || optimizer == "adam",
+                 f.path("frequency_weight_decay")
+                     << ": needs the per-row step counts of optimizer adam, got optimizer '"
+                     << optimizer << "'");
     f.finish();
   }
   // The optimizer registry (embed/optimizer.h) gives the kind's defaults; the section sets the
@@ -49,11 +62,12 @@ FeatureEmbeddingOptions FeatureEmbeddingOptions::from_json(const nlohmann::json&
 }
 
 nlohmann::json FeatureEmbeddingOptions::to_json() const {
-  nlohmann::json j = {
-      {"dim", embedding_dim},
-      {"optimizer", embed::optimizer_name(embed::optimizer_kind(table.optimizer))},
-      {"pooling", choice_name(table.pooling, kPoolings)},
-      {"init_scale", table.init_scale}};
+  nlohmann::json j = {{"dim", embedding_dim},
+                      {"optimizer", embed::optimizer_name(embed::optimizer_kind(table.optimizer))},
+                      {"pooling", choice_name(table.pooling, kPoolings)},
+                      {"init_scale", table.init_scale},
+                      {"sharing", embedding_sharing_name(sharing)},
+                      {"frequency_weight_decay", frequency_weight_decay}};
   std::visit(
       [&](const auto& opt) {
         j["lr"] = opt.lr;

@@ -5,13 +5,13 @@
 // from the shared blocks in model/blocks/. Each registry entry parses its model's options
 // struct (model_config.h) and builds the model from it.
 
+#include <torch/nn/module.h>
+
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
-#include <torch/nn/module.h>
 
 #include "model/funnel_output.h"
 #include "model/funnel_spec.h"
@@ -45,6 +45,9 @@ struct ModelEntry {
   /// Builds the model from options this entry parsed.
   std::shared_ptr<FunnelModel> (*make)(const FunnelSpec& funnel, int64_t input_dim,
                                        const ModelOptions& options);
+  /// Whether the model reads one input per event tower (ModelInput::task), so that it can
+  /// train with per-task embeddings (embedding.sharing = per_task).
+  bool per_task_embeddings = false;
 };
 
 /// The single registry table of models (model/registry.cc).

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "model/feature_embedding_options.h"
 
 namespace funnel::model {
 
@@ -92,5 +93,11 @@ ModelConfig parse_model_options(const std::string& name, const nlohmann::json& o
 std::vector<std::string> model_names();
 /// Whether `name` is one of model_names().
 bool is_model_name(const std::string& name);
+/// The models that accept embedding.sharing = per_task (ModelEntry::per_task_embeddings).
+std::vector<std::string> per_task_model_names();
+/// Throws "<path>: per_task embeddings need a model with one tower per event (esmm, ...);
+/// '<name>' ..." unless `name` supports `sharing`.
+void check_embedding_sharing(const std::string& name, EmbeddingSharing sharing,
+                             const std::string& path = "embedding.sharing");
 
 }  // namespace funnel::model

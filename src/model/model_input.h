@@ -4,9 +4,10 @@
 // docs/simulator.md) also reads the offsets, positions and time stamps, and adding one changes
 // no other model's signature.
 
-#include <cstdint>
-
 #include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "data/batch.h"
 
@@ -26,11 +27,16 @@ struct ModelInput {
   /// list model with `feedback: observed`, which reads those of item j for the items after j
   /// in its list only); undefined otherwise, so no other model can read a label.
   torch::Tensor feedback;
+  /// Per-task embeddings (embedding.sharing = per_task): tower e's rows, [B, tower width]
+  /// (FeatureEmbedding::model_input); empty when the towers share x.
+  std::vector<torch::Tensor> tasks;
 
   ModelInput() = default;
   /// Rows without list structure. Implicit: a bare row tensor is a valid input of every model.
   ModelInput(torch::Tensor rows) : x(std::move(rows)) {}  // NOLINT(google-explicit-constructor)
 
+  /// The rows tower / event e reads: tasks[e] with per-task embeddings, else x.
+  const torch::Tensor& task(size_t e) const { return tasks.empty() ? x : tasks.at(e); }
   /// x.size(0).
   int64_t rows() const { return x.size(0); }
   /// list_offsets.defined().

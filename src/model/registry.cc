@@ -31,7 +31,7 @@ namespace {
 
 /// The entry of a model built as Model(funnel, input_dim, Options) from Options::from_json.
 template <typename Options, typename Model>
-ModelEntry entry(const char* name, const char* summary) {
+ModelEntry entry(const char* name, const char* summary, bool per_task_embeddings = false) {
   return {name, summary,
           [](const nlohmann::json& options, const std::string& path) {
             return ModelOptions::of(Options::from_json(options, path));
@@ -39,8 +39,12 @@ ModelEntry entry(const char* name, const char* summary) {
           [](const FunnelSpec& funnel, int64_t input_dim,
              const ModelOptions& options) -> std::shared_ptr<FunnelModel> {
             return std::make_shared<Model>(funnel, input_dim, options.as<Options>());
-          }};
+          },
+          per_task_embeddings};
 }
+
+/// Marks the entries whose towers read ModelInput::task(e): per-task embeddings.
+constexpr bool kPerTask = true;
 
 const ModelEntry& find_entry(const std::string& name, const std::string& path) {
   for (const ModelEntry& e : model_registry()) {
@@ -62,18 +66,21 @@ const std::vector<ModelEntry>& model_registry() {
       entry<EsmmOptions, EsmmModel>(
           "esmm",
           "ESMM: one MLP tower per event on shared embeddings, entire-space products, trained on "
-          "CTR + CTCVR (+ ...) losses over all impressions"),
+          "CTR + CTCVR (+ ...) losses over all impressions",
+          kPerTask),
       entry<SharedBottomOptions, SharedBottomModel>(
           "shared_bottom",
           "Shared-Bottom: one shared MLP, then a small tower per event; trained like ESMM"),
       entry<EsmmOptions, DnnModel>(
           "dnn",
           "DNN: ESMM's towers trained in click space (each later event only on rows where its "
-          "parent happened)"),
+          "parent happened)",
+          kPerTask),
       entry<AutoHeriOptions, AutoHeriModel>(
           "autoheri",
           "AutoHERI: ESMM's towers plus integration edges from preceding to succeeding towers' "
-          "layers (eq. 1); alpha searched (funnel search) or a fixed architecture (--arch)"),
+          "layers (eq. 1); alpha searched (funnel search) or a fixed architecture (--arch)",
+          kPerTask),
       entry<TamlOptions, TamlModel>(
           "taml",
           "TAML: general, task and learner experts mixed by one gate per learner (HTAKR), several "
@@ -102,7 +109,8 @@ const std::vector<ModelEntry>& model_registry() {
       entry<DnnOsOptions, DnnOsModel>(
           "dnn_os",
           "DNN-OS: the click-space DNN with positive conversion rows over-sampled (as loss "
-          "weights)"),
+          "weights)",
+          kPerTask),
       entry<DcmtOptions, DcmtModel>(
           "dcmt",
           "DCMT: CTR tower and twin factual/counterfactual CVR towers, IPS-weighted factual and "
@@ -110,7 +118,8 @@ const std::vector<ModelEntry>& model_registry() {
       entry<Escm2Options, Escm2IpsModel>(
           "escm2_ips",
           "ESCM2-IPS: ESMM's losses plus an inverse-propensity-weighted counterfactual CVR risk "
-          "over the entire space, propensity pCTR"),
+          "over the entire space, propensity pCTR",
+          kPerTask),
       entry<Escm2Options, Escm2DrModel>(
           "escm2_dr",
           "ESCM2-DR: ESMM's losses plus a doubly robust counterfactual CVR risk with an "
@@ -147,6 +156,23 @@ std::vector<std::string> model_names() {
   std::vector<std::string> names;
   for (const ModelEntry& e : model_registry()) names.emplace_back(e.name);
   return names;
+}
+
+std::vector<std::string> per_task_model_names() {
+  std::vector<std::string> names;
+  for (const ModelEntry& e : model_registry()) {
+    if (e.per_task_embeddings) names.emplace_back(e.name);
+  }
+  return names;
+}
+
+void check_embedding_sharing(const std::string& name, EmbeddingSharing sharing,
+                             const std::string& path) {
+  if (sharing == EmbeddingSharing::kShared) return;
+  if (find_entry(name, "model").per_task_embeddings) return;
+  throw Error(path + ": per_task embeddings need a model with one tower per event reading its " +
+              "own input (" + choice_list(per_task_model_names()) + "); model '" + name +
+              "' supports only shared");
 }
 
 bool is_model_name(const std::string& name) {

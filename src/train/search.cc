@@ -61,7 +61,7 @@ double ArchSearch::alpha_step(const data::Batch& batch) {
   // The embeddings are part of Theta: no gradient into the looked-up rows, no sparse update.
   const torch::Tensor x = embedding_->lookup(batch).detach();
   const model::FunnelOutput out =
-      net_->forward(model::model_input(batch, x, net_->reads_feedback()));
+      net_->forward(embedding_->model_input(batch, x, net_->reads_feedback()));
   const torch::Tensor labels = batch_labels(batch);
   // Funnel loss (eq. 2 / eq. 4) + the entropy regulariser, which the model puts in aux_loss.
   const torch::Tensor total = loss_.compute(out, labels, options_.alpha_space).total;
@@ -197,7 +197,7 @@ FixedArchRun train_fixed_arch(const data::Cache& cache, const model::AutoHeriArc
   FixedArchRun run;
   run.embedding = std::make_shared<model::FeatureEmbedding>(cache.layout(), cache.vocab_sizes(),
                                                             embedding_options);
-  run.net = std::make_shared<model::AutoHeriModel>(funnel, run.embedding->input_dim(),
+  run.net = std::make_shared<model::AutoHeriModel>(funnel, run.embedding->tower_input_dim(),
                                                    model_options.with_arch(arch));
   Trainer trainer(cache, run.net, run.embedding, options);
   run.result = trainer.fit(train_split, validation_split, "");

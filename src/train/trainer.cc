@@ -20,6 +20,7 @@
 #include "data/loader.h"
 #include "model/model_input.h"
 #include "train/data_parallel.h"
+#include "train/embedding_schedule.h"
 #include "train/freeze_guard.h"
 
 namespace funnel::train {
@@ -68,8 +69,12 @@ Trainer::Trainer(const data::Cache& cache, std::shared_ptr<model::FunnelModel> m
     }
   }
   make_optimizer();
+  if (options_.has_embedding_schedule()) {
+    embedding_schedule_ = std::make_unique<EmbeddingSchedule>(*embedding_, options_);
+    hooks_.push_back(embedding_schedule_.get());
+  }
   // Data-parallel when the tables are sharded over several ranks: the dense gradients are
-  // summed over the ranks after backward (the first hook), the loader cuts every batch.
+  // summed over the ranks after backward (a hook), the loader cuts every batch.
   comm_ = embedding_->communicator();
   if (comm_ != nullptr) {
     all_reduce_ = std::make_unique<GradientAllReduce>(*comm_, dense_parameters_);
@@ -103,7 +108,7 @@ double Trainer::step(const data::Batch& batch, StepTimes* times) {
   const torch::Tensor x = embedding_->lookup(batch);
   lap(watch, times ? &times->lookup : nullptr);
   const model::FunnelOutput out =
-      model_->forward(model::model_input(batch, x, model_->reads_feedback()));
+      model_->forward(embedding_->model_input(batch, x, model_->reads_feedback()));
   lap(watch, times ? &times->forward : nullptr);
   const torch::Tensor labels = batch_labels(batch);
   const FunnelLossValue loss = loss_.compute(out, labels, model_->training_space());
@@ -236,6 +241,7 @@ TrainResult Trainer::fit(const FitOptions& fo) {
   result.stopped_early = rs.stopped_early;
   for (int epoch = rs.epochs_done; epoch < options_.epochs && !stop; ++epoch) {
     loader.start_epoch(static_cast<uint64_t>(epoch));
+    for (TrainerHook* h : hooks_) h->on_epoch_start(epoch);
     Progress::Options po;
     po.label = fo.label + " " + std::to_string(epoch + 1) + "/" + std::to_string(options_.epochs);
     po.total = loader.rows();
@@ -294,8 +300,9 @@ TrainResult Trainer::fit(const FitOptions& fo) {
   result.steps = global_step_;
   result.train_seconds = train_seconds;
   for (TrainerHook* h : hooks_) h->on_fit_end(global_step_);
-  // Training ends on the best state, not the last.
-  if (checkpoints && path_exists(join_path(checkpoint_dir(out, "best"), "dense.pt"))) {
+  // Training ends on the best state, not the last (unless train.restore_best is off).
+  if (checkpoints && options_.restore_best &&
+      path_exists(join_path(checkpoint_dir(out, "best"), "dense.pt"))) {
     load_checkpoint(checkpoint_dir(out, "best"));
   }
   return result;

@@ -58,6 +58,9 @@ class TrainerHook {
   virtual ~TrainerHook() = default;
   /// Once at the start of fit(), after seeding.
   virtual void on_fit_start() {}
+  /// At the start of every epoch (counted from 0), after the loader has its order; also the
+  /// first epoch of a resumed run.
+  virtual void on_epoch_start(int epoch) {}
   /// After backward, before the optimizers step: the dense gradients are in the parameters'
   /// grad(), the embedding rows' in x.grad().
   virtual void after_backward(const data::Batch& batch, const torch::Tensor& x) {}
@@ -147,6 +150,8 @@ class Trainer {
   /// Data-parallel: every n steps check that the dense replicas are still identical (a
   /// debugging aid: one all-gather of a checksum); 0 = never.
   void check_replicas_every(int64_t n);
+  /// The Adam of the dense parameters (its state, for tests and tools).
+  const torch::optim::Optimizer& dense_optimizer() const { return *dense_optimizer_; }
   int64_t global_step() const { return global_step_; }
 
  private:
@@ -168,6 +173,8 @@ class Trainer {
   std::vector<TrainerHook*> hooks_;
   dist::Communicator* comm_ = nullptr;  // the embedding's: non-null when data-parallel
   std::unique_ptr<GradientAllReduce> all_reduce_;
+  /// The embedding remedies of train.embedding_reset / embedding_lr_scale (the first hook).
+  std::unique_ptr<TrainerHook> embedding_schedule_;
   int64_t global_step_ = 0;
 
   /// Progress of the current run, saved with every checkpoint (state.json) for resume().

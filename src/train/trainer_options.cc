@@ -2,11 +2,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/choice.h"
 #include "core/error.h"
 #include "core/json_fields.h"
 #include "metric/funnel_metrics.h"
 
 namespace funnel::train {
+namespace {
+
+constexpr Choice<EmbeddingReset> kResets[] = {{"none", EmbeddingReset::kNone},
+                                              {"epoch", EmbeddingReset::kEpoch}};
+
+}  // namespace
+
+const char* embedding_reset_name(EmbeddingReset reset) { return choice_name(reset, kResets); }
 
 TrainerOptions TrainerOptions::from_json(const nlohmann::json& j, const std::string& path) {
   TrainerOptions o;
@@ -26,9 +35,17 @@ TrainerOptions TrainerOptions::from_json(const nlohmann::json& j, const std::str
   o.early_stop_metric = f.get<std::string>("early_stop_metric", o.early_stop_metric);
   o.patience = f.get_in<int>("patience", o.patience, 0, 1000000);
   o.max_steps = f.get_in<int64_t>("max_steps", o.max_steps, 0, int64_t{1} << 40);
+  o.restore_best = f.get<bool>("restore_best", o.restore_best);
   o.loss.weights = f.get<std::vector<double>>("loss_weights", {});
   o.loss.stop_ctcvr_grad_to_ctr = f.get<bool>("stop_ctcvr_grad_to_ctr", false);
+  o.embedding_reset = parse_choice(f.get<std::string>("embedding_reset", "none"), kResets,
+                                   f.path("embedding_reset"));
+  o.embedding_lr_scale = f.get_in<double>("embedding_lr_scale", o.embedding_lr_scale, 0.0, 1e6);
   f.finish();
+  FUNNEL_CHECK(!(o.embedding_reset == EmbeddingReset::kEpoch && o.embedding_lr_scale == 0),
+               f.path("embedding_lr_scale")
+                   << ": 0 (frozen) with " << f.path("embedding_reset")
+                   << " = epoch would freeze freshly drawn tables; choose one of the two");
   metric::parse_metric_path(o.early_stop_metric, f.path("early_stop_metric"));
   return o;
 }
@@ -47,8 +64,11 @@ nlohmann::json TrainerOptions::to_json() const {
           {"early_stop_metric", early_stop_metric},
           {"patience", patience},
           {"max_steps", max_steps},
+          {"restore_best", restore_best},
           {"loss_weights", loss.weights},
-          {"stop_ctcvr_grad_to_ctr", loss.stop_ctcvr_grad_to_ctr}};
+          {"stop_ctcvr_grad_to_ctr", loss.stop_ctcvr_grad_to_ctr},
+          {"embedding_reset", embedding_reset_name(embedding_reset)},
+          {"embedding_lr_scale", embedding_lr_scale}};
 }
 
 }  // namespace funnel::train

@@ -5,10 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace funnel::train {
 
@@ -22,6 +21,20 @@ struct FunnelLossOptions {
   /// unconverted impression does not push pCTR down. Entire space only.
   bool stop_ctcvr_grad_to_ctr = false;
 };
+
+/// What happens to the embedding tables at an epoch boundary (docs/quality.md).
+enum class EmbeddingReset {
+  /// Nothing: the tables train on.
+  kNone,
+  /// MEDA (Fan et al. 2024, "Multi-Epoch learning with Data Augmentation for Deep
+  /// Click-Through Rate Prediction"): before every epoch after the first, every table is drawn
+  /// afresh and its optimizer state (moments, step counts) reset; the dense networks and their
+  /// Adam state are kept.
+  kEpoch,
+};
+
+/// "none", "epoch".
+const char* embedding_reset_name(EmbeddingReset reset);
 
 struct TrainerOptions {
   /// Rows per step (with list_batches: at most this many, whole lists).
@@ -53,10 +66,24 @@ struct TrainerOptions {
   std::string early_stop_metric = "cvr.auc";
   /// Evaluations without improvement before stopping (0 = never stop early).
   int patience = 2;
+  /// End training on the best evaluation's state (true) or on the last step's (false; to
+  /// measure what a number of epochs gives, without selection by a noisy validation split).
+  bool restore_best = true;
   /// Stop after this many steps in total (0 = no limit; for quick runs).
   int64_t max_steps = 0;
+  /// Multi-epoch remedy: re-initialise the embedding tables at each epoch boundary (MEDA).
+  EmbeddingReset embedding_reset = EmbeddingReset::kNone;
+  /// Multi-epoch remedy: from the second epoch on, every table's learning rate is
+  /// embedding.lr x this (1 = unchanged; 0 = frozen embeddings, no sparse step at all).
+  /// Tests the embeddings' part in the one-epoch overfitting (Zhang et al., CIKM 2022, tie it
+  /// to sparse ids' embeddings and to the MLP adapting to already-seen rows; docs/quality.md).
+  double embedding_lr_scale = 1.0;
   /// Progress line on stderr (set by the command, not a config key).
   bool progress = true;
+  /// Whether a remedy acts at epoch boundaries (train::EmbeddingSchedule).
+  bool has_embedding_schedule() const {
+    return embedding_reset != EmbeddingReset::kNone || embedding_lr_scale != 1.0;
+  }
   /// "loss_weights" and "stop_ctcvr_grad_to_ctr".
   FunnelLossOptions loss;
 

@@ -5,9 +5,9 @@
 #include <functional>
 #include <variant>
 
+#include "../common/error_of.h"
 #include "core/error.h"
 #include "core/file.h"
-#include "../common/error_of.h"
 
 namespace funnel::config {
 namespace {
@@ -137,8 +137,33 @@ TEST(ParseExperiment, MisspelledEarlyStoppingMetricListsTheChoices) {
       [&] { load_experiment(p, {"train.early_stop_metric=cvrr.auc"}, Command::kTrain); });
   EXPECT_NE(entry.find("ctr, cvr or ctcvr"), std::string::npos) << entry;
   EXPECT_NE(entry.find("'cvrr'"), std::string::npos) << entry;
+  EXPECT_EQ(
+      error_of([&] { load_experiment(p, {"train.early_stop_metric=ctcvr.nll"}, Command::kTrain); }),
+      "");
+}
+
+// embedding.sharing = per_task is checked against the model where the experiment is parsed.
+TEST(ParseExperiment, PerTaskEmbeddingsNeedATowerModel) {
+  const std::string p = write_config("funnel_sharing.json",
+                                     {{"data", data_section()}, {"model", {{"name", "mmoe"}}}});
+  const std::string mmoe =
+      error_of([&] { load_experiment(p, {"embedding.sharing=per_task"}, Command::kTrain); });
+  EXPECT_NE(mmoe.find("embedding.sharing: per_task embeddings need a model"), std::string::npos)
+      << mmoe;
+  EXPECT_NE(mmoe.find("esmm, dnn, autoheri"), std::string::npos) << mmoe;
+  const std::string typo =
+      error_of([&] { load_experiment(p, {"embedding.sharing=per-task"}, Command::kTrain); });
+  EXPECT_NE(typo.find("embedding.sharing: expected shared or per_task, got 'per-task'"),
+            std::string::npos)
+      << typo;
+  for (const char* ok : {"model.name=esmm", "model.name=dnn", "model.name=autoheri"}) {
+    const Experiment e = load_experiment(p, {"embedding.sharing=per_task", ok}, Command::kTrain);
+    EXPECT_EQ(e.embedding.sharing, model::EmbeddingSharing::kPerTask);
+    EXPECT_EQ(e.to_json()["embedding"]["sharing"], "per_task");
+  }
   EXPECT_EQ(error_of([&] {
-              load_experiment(p, {"train.early_stop_metric=ctcvr.nll"}, Command::kTrain);
+              load_experiment(p, {"train.embedding_reset=epoch", "train.embedding_lr_scale=0.5"},
+                              Command::kTrain);
             }),
             "");
 }
@@ -195,18 +220,33 @@ TEST(ParseExperiment, EverySectionRoundTrips) {
                                                     {"early_stop_metric", "ctcvr.nll"},
                                                     {"patience", 4},
                                                     {"max_steps", 900},
+                                                    {"restore_best", false},
                                                     {"loss_weights", {1.0, 3.0}},
-                                                    {"stop_ctcvr_grad_to_ctr", true}});
-  expect_section_round_trip<train::SearchOptions>(
-      {{"alpha_lr", 0.01}, {"alpha_weight_decay", 0.001}, {"alpha_split", "validation"},
-       {"holdout_fraction", 0.2}, {"alpha_space", "click"}, {"alpha_log_every", 3},
-       {"derive", {{"rule", "top_k"}, {"k", 2}}}, {"validate", true}});
-  expect_section_round_trip<train::EvolutionOptions>(
-      {{"population", 5}, {"sample_size", 2}, {"cycles", 7}, {"steps_per_candidate", 50},
-       {"seed", 9}, {"init_density", 0.25}});
-  expect_section_round_trip<model::FeatureEmbeddingOptions>(
-      {{"dim", 8}, {"optimizer", "adagrad"}, {"lr", 0.05}, {"weight_decay", 0.0001},
-       {"pooling", "mean"}, {"init_scale", 0.01}});
+                                                    {"stop_ctcvr_grad_to_ctr", true},
+                                                    {"embedding_reset", "epoch"},
+                                                    {"embedding_lr_scale", 0.5}});
+  expect_section_round_trip<train::SearchOptions>({{"alpha_lr", 0.01},
+                                                   {"alpha_weight_decay", 0.001},
+                                                   {"alpha_split", "validation"},
+                                                   {"holdout_fraction", 0.2},
+                                                   {"alpha_space", "click"},
+                                                   {"alpha_log_every", 3},
+                                                   {"derive", {{"rule", "top_k"}, {"k", 2}}},
+                                                   {"validate", true}});
+  expect_section_round_trip<train::EvolutionOptions>({{"population", 5},
+                                                      {"sample_size", 2},
+                                                      {"cycles", 7},
+                                                      {"steps_per_candidate", 50},
+                                                      {"seed", 9},
+                                                      {"init_density", 0.25}});
+  expect_section_round_trip<model::FeatureEmbeddingOptions>({{"dim", 8},
+                                                             {"optimizer", "adagrad"},
+                                                             {"lr", 0.05},
+                                                             {"weight_decay", 0.0001},
+                                                             {"pooling", "mean"},
+                                                             {"init_scale", 0.01},
+                                                             {"sharing", "per_task"},
+                                                             {"frequency_weight_decay", 0.0}});
   const model::FeatureEmbeddingOptions sgd =
       model::FeatureEmbeddingOptions::from_json({{"optimizer", "sgd"}, {"lr", 0.1}});
   EXPECT_TRUE(std::holds_alternative<embed::SgdOptions>(sgd.table.optimizer));

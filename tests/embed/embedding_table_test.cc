@@ -7,6 +7,7 @@
 #include <cstring>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/error.h"
@@ -298,6 +299,57 @@ TEST(EmbeddingTableIo, RoundTripIsIdenticalAndTrainsIdentically) {
     t.apply_gradients(b.view(), g.data(), 8);
     r.apply_gradients(b.view(), g.data(), 8);
     EXPECT_EQ(saved(r), saved(t));
+  }
+}
+
+// reset(seed): weights, optimizer state and options are exactly those of a new table drawn
+// with that seed (MEDA's re-initialisation), for every optimizer and initialiser.
+TEST(EmbeddingTable, ResetIsAFreshTableOfThatSeed) {
+  for (const OptimizerOptions& opt :
+       {OptimizerOptions(AdamOptions{}), OptimizerOptions(AdagradOptions{0.1, 1e-10, 0, 0.5}),
+        OptimizerOptions(SgdOptions{})}) {
+    for (const Initializer init :
+         {Initializer::kUniform, Initializer::kNormal, Initializer::kZeros}) {
+      EmbeddingTable t = trained_table(opt, 8);
+      TableOptions o = t.options();
+      o.init = init;
+      EmbeddingTable with_init(50, 8, o);
+      std::istringstream is(saved(t));
+      with_init.load(is);  // the trained rows and state, under initialiser `init`
+      o.seed = 123;
+      const EmbeddingTable fresh(50, 8, o);
+      ASSERT_NE(saved(with_init), saved(fresh));
+      with_init.reset(123);
+      EXPECT_EQ(saved(with_init), saved(fresh)) << static_cast<int>(init);
+      EXPECT_EQ(with_init.options().seed, 123u);
+    }
+  }
+}
+
+// set_lr: the next steps are those of a table built with the new rate holding the same state
+// (lazy Adam's cached bias corrections, which hold lr, are recomputed).
+TEST(EmbeddingTable, SetLrActsOnTheNextStepsOnly) {
+  for (const OptimizerOptions& opt :
+       {OptimizerOptions(AdamOptions{}), OptimizerOptions(AdagradOptions{}),
+        OptimizerOptions(SgdOptions{})}) {
+    EmbeddingTable t = trained_table(opt, 8);
+    const std::string before = saved(t, /*with_state=*/true);
+    TableOptions o = t.options();
+    std::visit([](auto& x) { x.lr = 0.25 * x.lr; }, o.optimizer);
+    EmbeddingTable reference(50, 8, o);
+    std::istringstream is(before);
+    reference.load(is);  // keeps its own (quarter) learning rate
+    t.optimizer().set_lr(std::visit([](const auto& x) { return x.lr; }, o.optimizer));
+    Rng rng(5);
+    for (int s = 0; s < 3; ++s) {
+      const Batch b = testing::random_batch(rng, 6, {0}, 1, 30, 3, true);
+      std::vector<float> g(6 * 8);
+      for (auto& x : g) x = static_cast<float>(rng.uniform() - 0.5);
+      t.apply_gradients(b.view(), g.data(), 8);
+      reference.apply_gradients(b.view(), g.data(), 8);
+    }
+    EXPECT_EQ(saved(t), saved(reference));
+    EXPECT_NE(saved(t), before);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "embed/lazy_adam.h"
 #include "model/funnel_output.h"
 #include "model/model.h"
 
@@ -253,6 +254,159 @@ TEST(FeatureEmbeddingTest, SaveLoadRoundTrip) {
     std::stringstream cut(full.str().substr(0, len));
     EXPECT_THROW(loaded.load(cut), Error) << len;
   }
+}
+
+// ---- embedding.sharing = per_task: one table set per event, tower e reading set e.
+
+FeatureEmbeddingOptions per_task(FeatureEmbeddingOptions o) {
+  o.sharing = EmbeddingSharing::kPerTask;
+  return o;
+}
+
+bool same_rows(const embed::EmbeddingTable& a, const embed::EmbeddingTable& b) {
+  return a.num_rows() == b.num_rows() && a.dim() == b.dim() &&
+         std::memcmp(a.data(), b.data(), a.num_rows() * a.dim() * sizeof(float)) == 0;
+}
+
+TEST(FeatureEmbeddingTest, PerTaskHoldsOneTableSetPerEventAndGivesEachTowerItsOwn) {
+  const FeatureEmbeddingOptions o = options(embed::Pooling::kSum, embed::SgdOptions{});
+  const FeatureEmbedding shared(test_layout(), kVocab, o);
+  const FeatureEmbedding fe(test_layout(), kVocab, per_task(o));
+  EXPECT_EQ(shared.num_sets(), 1u);
+  EXPECT_EQ(shared.tower_input_dim(), shared.input_dim());
+  ASSERT_EQ(fe.num_sets(), 2u);
+  ASSERT_EQ(fe.num_fields(), 3u);
+  ASSERT_EQ(fe.num_tables(), 6u);
+  EXPECT_EQ(fe.input_dim(), 2 * 9 + 2);  // [set 0 | set 1 | dense]
+  EXPECT_EQ(fe.tower_input_dim(), 9 + 2);
+  EXPECT_EQ(fe.dense_offset(), 18);
+  EXPECT_EQ(fe.field_offset(4), 9 + 4);  // tags of set 1
+  EXPECT_EQ(fe.table_name(0), "user@click");
+  EXPECT_EQ(fe.table_name(4), "tags@conversion");
+  // Set 0 starts as the shared tables do; set 1 from its own draw.
+  for (size_t f = 0; f < 3; ++f) {
+    EXPECT_TRUE(same_rows(fe.table(f), shared.table(f))) << f;
+    EXPECT_FALSE(same_rows(fe.table(3 + f), shared.table(f))) << f;
+  }
+  const data::Batch batch = test_batch();
+  const torch::Tensor x = fe.lookup(batch);
+  const torch::Tensor xs = shared.lookup(batch);
+  EXPECT_TRUE(torch::equal(x.narrow(1, 0, 9), xs.narrow(1, 0, 9)));
+  EXPECT_TRUE(torch::equal(x.narrow(1, 18, 2), xs.narrow(1, 9, 2)));
+  const ModelInput in = fe.model_input(batch, x);
+  ASSERT_EQ(in.tasks.size(), 2u);
+  EXPECT_TRUE(torch::equal(in.task(0), xs));
+  EXPECT_TRUE(torch::equal(in.task(1), torch::cat({x.narrow(1, 9, 9), x.narrow(1, 18, 2)}, 1)));
+  EXPECT_TRUE(shared.model_input(batch, xs).tasks.empty());
+  EXPECT_TRUE(torch::equal(shared.model_input(batch, xs).task(1), xs));
+}
+
+/// Columns [begin, begin + n) of x.grad() are all exactly zero.
+bool zero_grad(const torch::Tensor& x, int64_t begin, int64_t n) {
+  return x.grad().narrow(1, begin, n).abs().max().item<float>() == 0.0f;
+}
+
+// The loss of one event reaches only that event's tables in ESMM and DNN (one tower per
+// event, no other path), and in AutoHERI the later event's loss reaches the earlier tables
+// only through the integration edges: never the reverse.
+TEST(FeatureEmbeddingTest, PerTaskGradientsOfOneEventReachOnlyItsTables) {
+  const FeatureEmbeddingOptions o = per_task(options(embed::Pooling::kSum, embed::SgdOptions{}));
+  const data::Layout layout = test_layout();
+  const FunnelSpec funnel{layout.events, layout.event_parent};
+  const data::Batch batch = test_batch();
+  for (const std::string name : {"esmm", "dnn", "autoheri"}) {
+    for (size_t event = 0; event < 2; ++event) {
+      torch::manual_seed(1);
+      FeatureEmbedding fe(layout, kVocab, o);
+      auto net = make_model(name, funnel, fe.tower_input_dim(), {{"towers", {6, 5}}});
+      const torch::Tensor x = fe.lookup(batch);
+      const FunnelOutput out = net->forward(fe.model_input(batch, x));
+      out.cond_log_p[event].sum().backward();
+      const size_t other = 1 - event;
+      const bool edge_path = name == "autoheri" && event == 1;  // conversion <- click edges
+      EXPECT_FALSE(zero_grad(x, 9 * event, 9)) << name << " event " << event;
+      EXPECT_EQ(zero_grad(x, 9 * other, 9), !edge_path) << name << " event " << event;
+      EXPECT_FALSE(zero_grad(x, 18, 2)) << name;  // the dense columns every tower reads
+      // The sparse step moves only the tables the gradient reached.
+      std::vector<std::vector<float>> before;
+      for (size_t t = 0; t < fe.num_tables(); ++t) {
+        const auto& tab = fe.table(t);
+        before.emplace_back(tab.data(), tab.data() + tab.num_rows() * tab.dim());
+      }
+      fe.apply_gradients(batch, x.grad());
+      for (size_t t = 0; t < fe.num_tables(); ++t) {
+        const auto& tab = fe.table(t);
+        const bool moved =
+            std::memcmp(before[t].data(), tab.data(), before[t].size() * sizeof(float)) != 0;
+        EXPECT_EQ(moved, t / 3 == event || edge_path) << name << " event " << event << " t " << t;
+      }
+    }
+  }
+}
+
+TEST(FeatureEmbeddingTest, PerTaskIsOnlyForTowerModelsAndRoundTrips) {
+  EXPECT_NO_THROW(check_embedding_sharing("esmm", EmbeddingSharing::kPerTask));
+  EXPECT_NO_THROW(check_embedding_sharing("mmoe", EmbeddingSharing::kShared));
+  std::string msg;
+  try {
+    check_embedding_sharing("mmoe", EmbeddingSharing::kPerTask);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("embedding.sharing"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("esmm, dnn, autoheri"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'mmoe'"), std::string::npos) << msg;
+  msg.clear();
+  try {
+    FeatureEmbeddingOptions::from_json(nlohmann::json{{"sharing", "per_tower"}});
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("embedding.sharing: expected shared or per_task, got 'per_tower'"),
+            std::string::npos)
+      << msg;
+  msg.clear();
+  try {
+    FeatureEmbeddingOptions::from_json(
+        nlohmann::json{{"optimizer", "sgd"}, {"frequency_weight_decay", 0.1}});
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("embedding.frequency_weight_decay: needs the per-row step counts of "
+                     "optimizer adam, got optimizer 'sgd'"),
+            std::string::npos)
+      << msg;
+  const FeatureEmbeddingOptions parsed = FeatureEmbeddingOptions::from_json(
+      nlohmann::json{{"sharing", "per_task"}, {"frequency_weight_decay", 0.2}});
+  EXPECT_EQ(parsed.frequency_weight_decay, 0.2);
+  {
+    // Every table's optimizer gets the decay.
+    const FeatureEmbedding decayed(test_layout(), kVocab, parsed);
+    ASSERT_EQ(decayed.num_sets(), 2u);
+    for (size_t t = 0; t < decayed.num_tables(); ++t) {
+      EXPECT_EQ(
+          dynamic_cast<const embed::LazyAdam&>(decayed.table(t).optimizer()).frequency_decay(),
+          0.2);
+    }
+  }
+  EXPECT_EQ(parsed.sharing, EmbeddingSharing::kPerTask);
+  EXPECT_EQ(FeatureEmbeddingOptions::from_json(parsed.to_json()).to_json(), parsed.to_json());
+
+  // Save / load of both sets; a shared stream does not load into per_task tables.
+  const FeatureEmbeddingOptions o = per_task(options(embed::Pooling::kSum, embed::AdamOptions{}));
+  FeatureEmbedding fe(test_layout(), kVocab, o);
+  fe.apply_gradients(test_batch(), torch::ones({4, 20}));
+  std::stringstream ss;
+  fe.save(ss);
+  FeatureEmbeddingOptions other = o;
+  other.table.seed = 99;
+  FeatureEmbedding loaded(test_layout(), kVocab, other);
+  loaded.load(ss);
+  EXPECT_TRUE(torch::equal(loaded.lookup(test_batch()), fe.lookup(test_batch())));
+  std::stringstream shared_stream;
+  FeatureEmbedding(test_layout(), kVocab, options(embed::Pooling::kSum, embed::AdamOptions{}))
+      .save(shared_stream);
+  EXPECT_THROW(loaded.load(shared_stream), Error);
 }
 
 TEST(FeatureEmbeddingTest, CudaTrainingStepMatchesCpu) {

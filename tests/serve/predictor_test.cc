@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "model/bundle.h"
+#include "model/evaluator.h"
 
 namespace funnel::serve {
 namespace {
@@ -108,6 +109,43 @@ TEST_F(BundleTest, LoadedBundleScoresIdentically) {
   EXPECT_EQ(b.vocabs[1].size(), 7u);
   const BatchScores s = Predictor(b).score(batch());
   EXPECT_EQ(s.log_p, expected_);
+}
+
+// A model with per-task embeddings (a table set per event) scores from its bundle exactly as
+// training's evaluation does: the sharing travels in the bundle's embedding section.
+TEST(PerTaskBundleTest, LoadedBundleScoresAsTheTrainingEvaluation) {
+  const std::string dir = join_path(::testing::TempDir(), "funnel_bundle_per_task");
+  remove_all(dir);
+  make_dirs(dir);
+  for (const std::string name : {"esmm", "autoheri"}) {
+    torch::manual_seed(3);
+    const data::Schema schema = data::parse_schema(data_section());
+    const data::Layout layout = data::Layout::from_schema(schema);
+    const nlohmann::json emb_json = {{"dim", 4}, {"sharing", "per_task"}};
+    auto emb = std::make_shared<model::FeatureEmbedding>(layout, std::vector<uint64_t>{10, 7, 5},
+                                                         embedding_options(emb_json));
+    ASSERT_EQ(emb->num_sets(), 2u);
+    const model::FunnelSpec funnel{layout.events, layout.event_parent};
+    const nlohmann::json opts = {{"towers", {8, 4}}};
+    auto net = model::make_model(name, funnel, emb->tower_input_dim(), opts);
+    net->eval();
+    const model::Evaluator evaluator(*net, *emb, funnel);
+    const std::vector<float> expected = evaluator.score(batch()).log_p;
+    const std::string path = join_path(dir, name + ".bundle");
+    model::BundleSpec spec;
+    spec.model = model::parse_model_options(name, opts);
+    spec.embedding = embedding_options(emb_json);
+    spec.data = data::parse_data_config(data_section(), "");
+    for (uint64_t n : {10, 7, 5}) spec.vocabs.push_back(data::Vocabulary::hashed(n));
+    spec.dense_mean = {0.5f, 1.0f};
+    spec.dense_std = {2.0f, 3.0f};
+    model::write_bundle(path, model::make_bundle(spec, *net, *emb));
+    const model::LoadedBundle b = model::load_bundle(path);
+    EXPECT_EQ(b.header["embedding"]["sharing"], "per_task");
+    EXPECT_EQ(b.embedding->num_sets(), 2u);
+    EXPECT_EQ(Predictor(b).score(batch()).log_p, expected) << name;
+  }
+  remove_all(dir);
 }
 
 // The bundle records resolved, typed sections and reads input as training did, without files.

@@ -90,8 +90,9 @@ class DataParallelTest : public ::testing::Test {
 
   /// One rank's (or, with comm null, the single process's) model: built in the calling
   /// thread, seeded the same on every rank.
-  static Rank make(dist::Communicator* comm, const std::string& name = "esmm") {
-    const TrainerOptions o = options();
+  static Rank make(dist::Communicator* comm,
+                   model::EmbeddingSharing sharing = model::EmbeddingSharing::kShared,
+                   TrainerOptions o = options()) {
     torch::manual_seed(o.seed);
     model::FeatureEmbeddingOptions eo;
     eo.embedding_dim = 6;
@@ -99,11 +100,12 @@ class DataParallelTest : public ::testing::Test {
     embed::AdamOptions adam;
     adam.lr = 0.02;
     eo.table.optimizer = adam;
+    eo.sharing = sharing;
     Rank r;
     r.emb = std::make_shared<model::FeatureEmbedding>(cache_->layout(), cache_->vocab_sizes(), eo,
                                                       torch::kCPU, comm);
     const model::FunnelSpec funnel{cache_->layout().events, cache_->layout().event_parent};
-    r.net = model::make_model(name, funnel, r.emb->input_dim(), {{"towers", {16, 8}}});
+    r.net = model::make_model("esmm", funnel, r.emb->tower_input_dim(), {{"towers", {16, 8}}});
     r.trainer = std::make_unique<Trainer>(*cache_, r.net, r.emb, o);
     return r;
   }
@@ -159,57 +161,66 @@ TEST_F(DataParallelTest, ShardedLoaderCutsEveryGlobalBatchIntoDisjointParts) {
 }
 
 TEST_F(DataParallelTest, OneStepOfTwoAndThreeRanksEqualsOneProcess) {
-  Rank ref = make(nullptr);
-  ref.trainer->step(first_batch(0, 1));
-  for (int world : {2, 3}) {
-    auto comms = dist::in_process_gloo(world, 30);
-    std::vector<Rank> ranks;
-    for (int r = 0; r < world; ++r) ranks.push_back(make(comms[r].get()));
-    on_ranks(world, [&](int r) { ranks[r].trainer->step(first_batch(r, world)); });
-    const auto want = ref.net->parameters();
-    for (int r = 0; r < world; ++r) {
-      const auto got = ranks[r].net->parameters();
-      ASSERT_EQ(got.size(), want.size());
-      for (size_t i = 0; i < want.size(); ++i) {
-        EXPECT_TRUE(got[i].allclose(want[i], 0, 1e-5))
-            << "world " << world << " rank " << r << " parameter " << i << ": max diff "
-            << (got[i] - want[i]).abs().max().item<double>();
+  // Shared tables, and one table set per event (embedding.sharing per_task).
+  for (const auto sharing : {model::EmbeddingSharing::kShared, model::EmbeddingSharing::kPerTask})
+    for (int world : {2, 3}) {
+      Rank ref = make(nullptr, sharing);
+      ref.trainer->step(first_batch(0, 1));
+      auto comms = dist::in_process_gloo(world, 30);
+      std::vector<Rank> ranks;
+      for (int r = 0; r < world; ++r) ranks.push_back(make(comms[r].get(), sharing));
+      on_ranks(world, [&](int r) { ranks[r].trainer->step(first_batch(r, world)); });
+      const auto want = ref.net->parameters();
+      for (int r = 0; r < world; ++r) {
+        const auto got = ranks[r].net->parameters();
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < want.size(); ++i) {
+          EXPECT_TRUE(got[i].allclose(want[i], 0, 1e-5))
+              << "world " << world << " rank " << r << " parameter " << i << ": max diff "
+              << (got[i] - want[i]).abs().max().item<double>();
+        }
       }
-    }
-    // Every row of every table, touched or not, on its owner.
-    for (size_t f = 0; f < ref.emb->num_fields(); ++f) {
-      const embed::EmbeddingTable& whole = ref.emb->table(f);
-      for (uint64_t id = 0; id < whole.num_rows(); ++id) {
-        const int owner = static_cast<int>(id % world);
-        const float* got = ranks[owner].emb->table(f).row(id / world);
-        for (uint32_t d = 0; d < whole.dim(); ++d) {
-          ASSERT_NEAR(got[d], whole.row(id)[d], 1e-5)
-              << "world " << world << " field " << f << " id " << id;
+      // Every row of every table, touched or not, on its owner.
+      for (size_t f = 0; f < ref.emb->num_fields(); ++f) {
+        const embed::EmbeddingTable& whole = ref.emb->table(f);
+        for (uint64_t id = 0; id < whole.num_rows(); ++id) {
+          const int owner = static_cast<int>(id % world);
+          const float* got = ranks[owner].emb->table(f).row(id / world);
+          for (uint32_t d = 0; d < whole.dim(); ++d) {
+            ASSERT_NEAR(got[d], whole.row(id)[d], 1e-5)
+                << "world " << world << " field " << f << " id " << id;
+          }
+        }
+      }
+      // The gathered tables are the whole ones.
+      std::vector<std::unique_ptr<model::FeatureEmbedding>> gathered(world);
+      on_ranks(world, [&](int r) { gathered[r] = ranks[r].emb->gather(0); });
+      ASSERT_NE(gathered[0], nullptr);
+      EXPECT_EQ(gathered[1], nullptr);
+      for (size_t f = 0; f < ref.emb->num_fields(); ++f) {
+        const auto& w = ref.emb->table(f);
+        for (uint64_t id = 0; id < w.num_rows(); ++id) {
+          for (uint32_t d = 0; d < w.dim(); ++d) {
+            ASSERT_NEAR(gathered[0]->table(f).row(id)[d], w.row(id)[d], 1e-5);
+          }
         }
       }
     }
-    // The gathered tables are the whole ones.
-    std::vector<std::unique_ptr<model::FeatureEmbedding>> gathered(world);
-    on_ranks(world, [&](int r) { gathered[r] = ranks[r].emb->gather(0); });
-    ASSERT_NE(gathered[0], nullptr);
-    EXPECT_EQ(gathered[1], nullptr);
-    for (size_t f = 0; f < ref.emb->num_fields(); ++f) {
-      const auto& w = ref.emb->table(f);
-      for (uint64_t id = 0; id < w.num_rows(); ++id) {
-        for (uint32_t d = 0; d < w.dim(); ++d) {
-          ASSERT_NEAR(gathered[0]->table(f).row(id)[d], w.row(id)[d], 1e-5);
-        }
-      }
-    }
-  }
 }
 
-TEST_F(DataParallelTest, AnEpochOfTwoRanksReachesTheMetricsOfOneProcess) {
-  Rank ref = make(nullptr);
+class DataParallelFitTest : public DataParallelTest, public ::testing::WithParamInterface<bool> {};
+
+// false: plain; true: per-task tables re-initialised at the epoch boundary (MEDA) on shards.
+TEST_P(DataParallelFitTest, TwoEpochsOfTwoRanksReachTheMetricsOfOneProcess) {
+  TrainerOptions o = options();
+  const auto sharing =
+      GetParam() ? model::EmbeddingSharing::kPerTask : model::EmbeddingSharing::kShared;
+  if (GetParam()) o.embedding_reset = EmbeddingReset::kEpoch;
+  Rank ref = make(nullptr, sharing, o);
   const TrainResult want = ref.trainer->fit("train", "validation");
   auto comms = dist::in_process_gloo(2, 60);
   std::vector<Rank> ranks;
-  for (int r = 0; r < 2; ++r) ranks.push_back(make(comms[r].get()));
+  for (int r = 0; r < 2; ++r) ranks.push_back(make(comms[r].get(), sharing, o));
   std::vector<TrainResult> got(2);
   on_ranks(2, [&](int r) {
     ranks[r].trainer->check_replicas_every(10);  // throws if the replicas drift apart
@@ -229,15 +240,18 @@ TEST_F(DataParallelTest, AnEpochOfTwoRanksReachesTheMetricsOfOneProcess) {
     const double a = want.best_validation[entry]["auc"].get<double>();
     // Both ranks hold every prediction: their metrics are the same to the bit.
     EXPECT_EQ(got[0].best_validation[entry]["auc"], got[1].best_validation[entry]["auc"]);
-    // Float sums in another order over 64 steps: the same model to 1e-4 of AUC (measured: 6
-    // digits).
-    EXPECT_NEAR(got[0].best_validation[entry]["auc"].get<double>(), a, 1e-4) << entry;
+    // Float sums in another order over 64 steps (weights within 1e-4 above, measured 2e-7 to
+    // 4e-7): AUC within
+    // 5e-4 (measured: equal to 6 digits, or 1.4e-4 on the ~500 clicked rows of CVR).
+    EXPECT_NEAR(got[0].best_validation[entry]["auc"].get<double>(), a, 5e-4) << entry;
     std::printf("%s AUC: 2 ranks %.6f, one process %.6f\n", entry,
                 got[0].best_validation[entry]["auc"].get<double>(), a);
   }
   EXPECT_GT(got[0].best_validation["ctr"]["auc"].get<double>(), 0.7);
   EXPECT_GT(got[0].best_validation["cvr"]["auc"].get<double>(), 0.6);
 }
+
+INSTANTIATE_TEST_SUITE_P(PlainAndPerTaskWithReset, DataParallelFitTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace funnel::train

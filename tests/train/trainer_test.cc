@@ -5,26 +5,33 @@
 
 #include <gtest/gtest.h>
 #include <torch/nn/module.h>
+#include <torch/optim/adam.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <string>
 
+#include "../common/error_of.h"
 #include "core/file.h"
 #include "core/rng.h"
 #include "data/converter.h"
 #include "data/loader.h"
+#include "embed/lazy_adam.h"
 #include "metric/auc.h"
 #include "model/evaluator.h"
 #include "model/feature_embedding.h"
 #include "model/model.h"
 #include "test_util.h"
+#include "train/embedding_schedule.h"
 
 namespace funnel::train {
 namespace {
 
+using funnel::testing::error_of;
 using nlohmann::json;
 using testing::sigmoid;
 
@@ -93,18 +100,25 @@ class TrainerTest : public ::testing::Test {
     std::unique_ptr<Trainer> trainer;
   };
 
-  static Run make(const std::string& name, TrainerOptions o) {
-    torch::manual_seed(o.seed);
+  static model::FeatureEmbeddingOptions embedding_options(uint64_t seed) {
     model::FeatureEmbeddingOptions eo;
     eo.embedding_dim = 8;
-    eo.table.seed = o.seed;
+    eo.table.seed = seed;
     embed::AdamOptions adam;
     adam.lr = 0.02;
     eo.table.optimizer = adam;
+    return eo;
+  }
+
+  static Run make(const std::string& name, TrainerOptions o,
+                  model::EmbeddingSharing sharing = model::EmbeddingSharing::kShared) {
+    torch::manual_seed(o.seed);
+    model::FeatureEmbeddingOptions eo = embedding_options(o.seed);
+    eo.sharing = sharing;
     Run r;
     r.emb = std::make_shared<model::FeatureEmbedding>(cache_->layout(), cache_->vocab_sizes(), eo);
     const model::FunnelSpec funnel{cache_->layout().events, cache_->layout().event_parent};
-    r.net = model::make_model(name, funnel, r.emb->input_dim(), {{"towers", {32, 16}}});
+    r.net = model::make_model(name, funnel, r.emb->tower_input_dim(), {{"towers", {32, 16}}});
     o.progress = false;
     r.trainer = std::make_unique<Trainer>(*cache_, r.net, r.emb, o);
     return r;
@@ -393,6 +407,229 @@ TEST_F(TrainerTest, HooksSeeEveryStepAndUntrainedParametersStayFixed) {
   ASSERT_EQ(res.log.size(), 1u);
   EXPECT_EQ(res.log[0]["spy"], true);
   EXPECT_EQ(res.last_validation, res.log[0]["validation"]);
+}
+
+// ---- Multi-epoch embedding remedies (train.embedding_reset, train.embedding_lr_scale).
+
+/// Copies of every dense parameter and of the dense Adam's state (exp_avg, exp_avg_sq, step).
+std::vector<torch::Tensor> dense_state(model::FunnelModel& net, const Trainer& trainer) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : net.parameters()) out.push_back(p.detach().clone());
+  const torch::optim::Optimizer& opt = trainer.dense_optimizer();
+  for (const auto& group : opt.param_groups()) {
+    for (const auto& p : group.params()) {
+      const auto it = opt.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      EXPECT_NE(it, opt.state().end()) << "a dense parameter without Adam state";
+      if (it == opt.state().end()) continue;
+      const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
+      out.push_back(s.exp_avg().clone());
+      out.push_back(s.exp_avg_sq().clone());
+      out.push_back(torch::tensor(static_cast<int64_t>(s.step())));
+    }
+  }
+  return out;
+}
+
+bool all_equal(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!torch::equal(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+/// Whether every weight of `a` equals `b`'s bitwise, table by table.
+bool same_tables(const model::FeatureEmbedding& a, const model::FeatureEmbedding& b) {
+  if (a.num_tables() != b.num_tables()) return false;
+  for (size_t t = 0; t < a.num_tables(); ++t) {
+    const auto& x = a.table(t);
+    if (std::memcmp(x.data(), b.table(t).data(), x.num_rows() * x.dim() * sizeof(float)) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Rows of all tables whose lazy Adam state (moments, step) is not the fresh one.
+size_t rows_with_adam_state(const model::FeatureEmbedding& e) {
+  size_t n = 0;
+  for (size_t t = 0; t < e.num_tables(); ++t) {
+    const auto& adam = dynamic_cast<const embed::LazyAdam&>(e.table(t).optimizer());
+    for (uint64_t r = 0; r < e.table(t).num_rows(); ++r) {
+      bool fresh = adam.step(r) == 0;
+      for (uint32_t d = 0; d < e.table(t).dim(); ++d) {
+        fresh = fresh && adam.first_moment(r)[d] == 0 && adam.second_moment(r)[d] == 0;
+      }
+      n += !fresh;
+    }
+  }
+  return n;
+}
+
+/// Snapshots the trainer at the end of each epoch (its log line) and checks, at the start of
+/// the next one (after the embedding schedule, the first hook), what changed.
+class EpochBoundaryProbe : public TrainerHook {
+ public:
+  EpochBoundaryProbe(model::FunnelModel& net, model::FeatureEmbedding& emb, const Trainer& t)
+      : net_(net), emb_(emb), trainer_(t) {}
+  void on_log(nlohmann::json&) override {
+    dense_before = dense_state(net_, trainer_);
+    tables_before = std::make_unique<std::stringstream>();
+    emb_.save(*tables_before, /*with_optimizer_state=*/true);
+  }
+  void on_epoch_start(int epoch) override {
+    if (epoch == 0) return;
+    ++boundaries;
+    dense_after = dense_state(net_, trainer_);
+    lr_after.clear();
+    for (size_t t = 0; t < emb_.num_tables(); ++t) {
+      lr_after.push_back(std::get<embed::AdamOptions>(emb_.table(t).optimizer().options()).lr);
+    }
+    check(epoch);
+  }
+  std::function<void(int)> check = [](int) {};
+  int boundaries = 0;
+  std::vector<torch::Tensor> dense_before, dense_after;
+  std::unique_ptr<std::stringstream> tables_before;
+  std::vector<double> lr_after;
+
+ private:
+  model::FunnelModel& net_;
+  model::FeatureEmbedding& emb_;
+  const Trainer& trainer_;
+};
+
+// MEDA: at each epoch boundary every table and its optimizer state are exactly a fresh
+// draw's (the same as a new FeatureEmbedding seeded with the schedule's seed), and the dense
+// weights and their Adam state are exactly what the last step left.
+TEST_F(TrainerTest, EmbeddingResetRedrawsTablesAndKeepsTheDenseNetworks) {
+  for (const auto sharing : {model::EmbeddingSharing::kShared, model::EmbeddingSharing::kPerTask}) {
+    TrainerOptions o = quick();
+    o.epochs = 3;
+    o.embedding_reset = EmbeddingReset::kEpoch;
+    Run r = make("esmm", o, sharing);
+    EpochBoundaryProbe probe(*r.net, *r.emb, *r.trainer);
+    probe.check = [&](int epoch) {
+      // Epoch `epoch` - 1 trained the tables: they held Adam state and were no fresh draw.
+      model::FeatureEmbeddingOptions eo = embedding_options(o.seed);
+      eo.sharing = sharing;
+      model::FeatureEmbedding trained(cache_->layout(), cache_->vocab_sizes(), eo);
+      probe.tables_before->seekg(0);
+      trained.load(*probe.tables_before);
+      EXPECT_GT(rows_with_adam_state(trained), 100u);
+      eo.table.seed = EmbeddingSchedule::reset_seed(o.seed, epoch);
+      const model::FeatureEmbedding fresh(cache_->layout(), cache_->vocab_sizes(), eo);
+      EXPECT_FALSE(same_tables(trained, fresh));
+      // Now: every row of every table is the fresh draw, every moment and step count zero.
+      EXPECT_TRUE(same_tables(*r.emb, fresh)) << "epoch " << epoch;
+      EXPECT_EQ(rows_with_adam_state(*r.emb), 0u) << "epoch " << epoch;
+      // The draws differ between boundaries (a fresh draw each epoch, not the first one).
+      eo.table.seed = o.seed;
+      EXPECT_FALSE(same_tables(
+          *r.emb, model::FeatureEmbedding(cache_->layout(), cache_->vocab_sizes(), eo)));
+      // Nothing else changed: dense weights and their Adam state bitwise, the tables' lr.
+      EXPECT_TRUE(all_equal(probe.dense_before, probe.dense_after)) << "epoch " << epoch;
+      for (double lr : probe.lr_after) EXPECT_EQ(lr, 0.02);
+    };
+    r.trainer->add_hook(&probe);
+    r.trainer->fit("train", "validation");
+    EXPECT_EQ(probe.boundaries, 2);
+  }
+}
+
+// embedding_lr_scale: the first epoch at embedding.lr, the later ones at lr x scale; the dense
+// side untouched by the switch. Scale 0 freezes the tables: no row, moment or step moves in
+// the later epochs while the dense weights train on.
+TEST_F(TrainerTest, EmbeddingLrScaleSlowsOrFreezesTheTablesAfterTheFirstEpoch) {
+  TrainerOptions o = quick();
+  o.epochs = 2;
+  o.embedding_lr_scale = 0.25;
+  Run r = make("esmm", o);
+  EpochBoundaryProbe probe(*r.net, *r.emb, *r.trainer);
+  std::string tables_at_boundary;
+  probe.check = [&](int) {
+    for (double lr : probe.lr_after) EXPECT_DOUBLE_EQ(lr, 0.25 * 0.02);
+    EXPECT_TRUE(all_equal(probe.dense_before, probe.dense_after));
+    // The rows and their state are kept: only the rate changed.
+    std::stringstream now;
+    r.emb->save(now, /*with_optimizer_state=*/true);
+    std::stringstream reference;
+    {
+      model::FeatureEmbedding e(cache_->layout(), cache_->vocab_sizes(), embedding_options(1));
+      probe.tables_before->seekg(0);
+      e.load(*probe.tables_before);
+      e.set_lr_scale(0.25);  // saved streams record the current rate
+      e.save(reference, /*with_optimizer_state=*/true);
+    }
+    EXPECT_EQ(now.str(), reference.str());
+  };
+  r.trainer->add_hook(&probe);
+  r.trainer->fit("train", "");
+  EXPECT_EQ(probe.boundaries, 1);
+  EXPECT_EQ(r.emb->lr_scale(), 0.25);
+
+  o.embedding_lr_scale = 0;
+  Run f = make("esmm", o);
+  EpochBoundaryProbe frozen(*f.net, *f.emb, *f.trainer);
+  std::vector<torch::Tensor> dense_at_boundary;
+  frozen.check = [&](int) {
+    EXPECT_TRUE(all_equal(frozen.dense_before, frozen.dense_after));
+    std::stringstream now;
+    f.emb->save(now, /*with_optimizer_state=*/true);
+    tables_at_boundary = now.str();
+    dense_at_boundary = frozen.dense_after;
+  };
+  f.trainer->add_hook(&frozen);
+  f.trainer->fit("train", "");
+  ASSERT_EQ(frozen.boundaries, 1);
+  // The tables and their state at the end equal those at the boundary, bitwise, and were
+  // trained in epoch 1; the dense weights trained on.
+  std::stringstream end;
+  f.emb->save(end, /*with_optimizer_state=*/true);
+  EXPECT_EQ(end.str(), tables_at_boundary);
+  EXPECT_GT(rows_with_adam_state(*f.emb), 100u);
+  EXPECT_FALSE(all_equal(dense_at_boundary, dense_state(*f.net, *f.trainer)));
+}
+
+// A resumed run with MEDA re-draws at the resumed epoch exactly as an uninterrupted one.
+TEST_F(TrainerTest, ResumedRunWithEmbeddingResetEqualsAnUninterruptedOne) {
+  TrainerOptions o = quick();
+  o.epochs = 3;
+  o.embedding_reset = EmbeddingReset::kEpoch;
+  Run whole = make("esmm", o);
+  const TrainResult rw =
+      whole.trainer->fit("train", "validation", join_path(g_->dir, "run_meda_whole"));
+  const std::string dir = join_path(g_->dir, "run_meda_part");
+  o.epochs = 2;
+  Run part = make("esmm", o);
+  part.trainer->fit("train", "validation", dir);
+  o.epochs = 3;
+  Run rest = make("esmm", o);
+  EXPECT_EQ(rest.trainer->resume(dir), 2);
+  const TrainResult rr = rest.trainer->fit("train", "validation", dir);
+  EXPECT_EQ(rr.best_validation.dump(), rw.best_validation.dump());
+  EXPECT_EQ(whole.trainer->predict("validation").log_p, rest.trainer->predict("validation").log_p);
+}
+
+TEST(TrainerOptions, EmbeddingRemediesParseStrictly) {
+  const TrainerOptions o =
+      TrainerOptions::from_json(json{{"embedding_reset", "epoch"}, {"embedding_lr_scale", 0.5}});
+  EXPECT_EQ(o.embedding_reset, EmbeddingReset::kEpoch);
+  EXPECT_EQ(o.embedding_lr_scale, 0.5);
+  EXPECT_TRUE(o.has_embedding_schedule());
+  EXPECT_FALSE(TrainerOptions().has_embedding_schedule());
+  EXPECT_EQ(TrainerOptions::from_json(o.to_json()).to_json(), o.to_json());
+  const std::string bad = error_of([] {
+    TrainerOptions::from_json(json{{"embedding_reset", "epochs"}});
+  });
+  EXPECT_NE(bad.find("train.embedding_reset: expected none or epoch, got 'epochs'"),
+            std::string::npos)
+      << bad;
+  EXPECT_THROW(TrainerOptions::from_json(json{{"embedding_lr_scale", -1}}), Error);
+  const std::string both = error_of([] {
+    TrainerOptions::from_json(json{{"embedding_reset", "epoch"}, {"embedding_lr_scale", 0}});
+  });
+  EXPECT_NE(both.find("train.embedding_lr_scale"), std::string::npos) << both;
 }
 
 TEST(TrainerOptions, ParsesStrictly) {
