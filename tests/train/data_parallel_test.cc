@@ -240,9 +240,9 @@ TEST_P(DataParallelFitTest, TwoEpochsOfTwoRanksReachTheMetricsOfOneProcess) {
     const double a = want.best_validation[entry]["auc"].get<double>();
     // Both ranks hold every prediction: their metrics are the same to the bit.
     EXPECT_EQ(got[0].best_validation[entry]["auc"], got[1].best_validation[entry]["auc"]);
-    // Float sums in another order over 64 steps (weights within 1e-4 above, measured 2e-7 to
-    // 4e-7): AUC within
-    // 5e-4 (measured: equal to 6 digits, or 1.4e-4 on the ~500 clicked rows of CVR).
+    // Float sums in another order over 64 steps (weights within 1e-4 above, measured 2e-7
+    // to 4e-7): AUC within 5e-4 (measured: equal to 6 digits, or 1.4e-4 on the ~500 clicked
+    // rows of CVR).
     EXPECT_NEAR(got[0].best_validation[entry]["auc"].get<double>(), a, 5e-4) << entry;
     std::printf("%s AUC: 2 ranks %.6f, one process %.6f\n", entry,
                 got[0].best_validation[entry]["auc"].get<double>(), a);
