@@ -70,13 +70,13 @@ void slice_batch(const Batch& in, size_t begin, size_t end, Batch& out) {
 void batch_part(const Batch& b, size_t part, size_t parts, size_t& begin, size_t& end) {
   FUNNEL_CHECK(parts >= 1 && part < parts, "batch_part: part " << part << " of " << parts);
   if (b.list_offsets.empty()) {
-    begin = part * b.size / parts;
-    end = (part + 1) * b.size / parts;
+    part_bounds(b.size, part, parts, begin, end);
     return;
   }
-  const size_t lists = b.list_offsets.size() - 1;
-  begin = b.list_offsets[part * lists / parts];
-  end = b.list_offsets[(part + 1) * lists / parts];
+  size_t first = 0, last = 0;
+  part_bounds(b.list_offsets.size() - 1, part, parts, first, last);
+  begin = b.list_offsets[first];
+  end = b.list_offsets[last];
 }
 
 }  // namespace funnel::data

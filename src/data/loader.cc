@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "data/batch_slice.h"
 
 namespace funnel::data {
 namespace {
@@ -218,7 +219,8 @@ bool Loader::cut_shard() {
   if (options_.lists) {
     const size_t lists = list_offsets_.size() - 1;
     if (lists < n) return false;
-    const size_t a = s * lists / n, b = (s + 1) * lists / n;
+    size_t a = 0, b = 0;
+    part_bounds(lists, s, n, a, b);
     const uint64_t first = list_offsets_[a], last = list_offsets_[b];
     indices_.erase(indices_.begin() + last, indices_.end());
     indices_.erase(indices_.begin(), indices_.begin() + first);
@@ -229,7 +231,8 @@ bool Loader::cut_shard() {
   }
   const size_t rows = indices_.size();
   if (rows < n) return false;
-  const size_t a = s * rows / n, b = (s + 1) * rows / n;
+  size_t a = 0, b = 0;
+  part_bounds(rows, s, n, a, b);
   indices_.erase(indices_.begin() + b, indices_.end());
   indices_.erase(indices_.begin(), indices_.begin() + a);
   return true;
