@@ -113,7 +113,17 @@ nlohmann::json fit_and_evaluate(const data::Cache& cache, train::Trainer& traine
       {"samples_per_second", r.train_seconds > 0 ? r.samples / r.train_seconds : 0.0},
       // Scoring the test split (reading, embedding, forward; no metrics): inference speed.
       {"predict_seconds", predict_seconds},
-      {"predict_samples_per_second", predict_seconds > 0 ? predict_rows / predict_seconds : 0.0}};
+      {"predict_samples_per_second", predict_seconds > 0 ? predict_rows / predict_seconds : 0.0},
+      // Where the training steps' time went (this rank's, data-parallel), in seconds.
+      {"step_seconds",
+       {{"data", r.step_times.data},
+        {"lookup", r.step_times.lookup},
+        {"forward", r.step_times.forward},
+        {"loss", r.step_times.loss},
+        {"backward", r.step_times.backward},
+        {"sync", r.step_times.sync},
+        {"dense", r.step_times.dense},
+        {"sparse", r.step_times.sparse}}}};
   if (comm != nullptr) {
     // What one step cost in communication, over the whole run (training's evaluations
     // included): this rank's bytes sent, rank 0's view.

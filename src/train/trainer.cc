@@ -128,8 +128,9 @@ double Trainer::step(const data::Batch& batch, StepTimes* times) {
   lap(watch, times ? &times->loss : nullptr);
   dense_optimizer_->zero_grad();
   total.backward();
-  for (TrainerHook* h : hooks_) h->after_backward(batch, x);
   lap(watch, times ? &times->backward : nullptr);
+  for (TrainerHook* h : hooks_) h->after_backward(batch, x);
+  lap(watch, times ? &times->sync : nullptr);
   dense_optimizer_->step();
   lap(watch, times ? &times->dense : nullptr);
   embedding_->apply_gradients(batch, x.grad());
@@ -251,8 +252,10 @@ TrainResult Trainer::fit(const FitOptions& fo) {
     data::Batch batch;
     uint64_t epoch_rows = 0;
     Stopwatch epoch_watch;
+    Stopwatch data_watch;
     while (loader.next(batch)) {
-      const double loss = step(batch);
+      result.step_times.data += data_watch.seconds();
+      const double loss = step(batch, &result.step_times);
       loss_sum += loss;
       if (loss_log) {
         window_sum += loss;
@@ -279,6 +282,7 @@ TrainResult Trainer::fit(const FitOptions& fo) {
         stop = true;
         break;
       }
+      data_watch.reset();
     }
     progress.finish();
     train_seconds += epoch_watch.seconds();

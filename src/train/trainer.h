@@ -34,6 +34,14 @@ namespace funnel::train {
 
 class GradientAllReduce;
 
+/// Seconds spent in each phase of Trainer::step, summed over the steps it was given to.
+/// `sync`: the after_backward hooks (data-parallel: the dense gradients' all-reduce); `data`:
+/// waiting for the loader's next batch (fit() only).
+struct StepTimes {
+  double data = 0, lookup = 0, forward = 0, loss = 0, backward = 0, sync = 0, dense = 0,
+         sparse = 0;
+};
+
 struct TrainResult {
   /// One object per evaluation: {"epoch", "step", "train_loss", "validation": {...}, ...}.
   std::vector<nlohmann::json> log;
@@ -44,13 +52,12 @@ struct TrainResult {
   /// Data-parallel: rows of global batches too small to cut over the ranks, not trained on.
   uint64_t dropped_rows = 0;
   double train_seconds = 0;
+  /// Where this process's training steps spent their time (the epochs this fit() ran; a
+  /// resumed run's earlier epochs are not in it).
+  StepTimes step_times;
   bool stopped_early = false;
 };
 
-/// Seconds spent in each phase of Trainer::step, summed over the steps it was given to.
-struct StepTimes {
-  double lookup = 0, forward = 0, loss = 0, backward = 0, dense = 0, sparse = 0;
-};
 
 /// Extension points of the loop. Every method has a no-op default.
 class TrainerHook {
