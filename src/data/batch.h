@@ -40,6 +40,11 @@ struct Batch {
   std::vector<int64_t> timestamp;  // when the schema has a timestamp column
   size_t num_aux = 0;
   std::vector<float> aux;  // row-major [size x num_aux], NaN = missing
+  /// Sparse fields (layout indices) and dense features whose values are the same in every
+  /// row of this batch (a scoring request's user and context, serve/request.h), so that a
+  /// model may compute what depends only on them once (model::ModelInput::uniform). Empty:
+  /// nothing known.
+  std::vector<uint32_t> uniform_sparse, uniform_dense;
   /// Index of each row in its split (predictions are written back in input order).
   std::vector<uint64_t> row;
 

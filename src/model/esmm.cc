@@ -38,7 +38,11 @@ EsmmModel::EsmmModel(const FunnelSpec& funnel, int64_t input_dim, EsmmOptions op
 FunnelOutput EsmmModel::forward(const ModelInput& input) {
   FunnelOutput out;
   // input.task(e): the shared rows, or event e's own with per-task embeddings.
-  for (size_t e = 0; e < towers_.size(); ++e) out.add_logit(towers_[e](input.task(e)));
+  // input.uniform: the columns every row shares (a request's user and context), whose part
+  // of the first layer is computed once.
+  for (size_t e = 0; e < towers_.size(); ++e) {
+    out.add_logit(towers_[e]->forward_uniform(input.task(e), input.uniform));
+  }
   return out;
 }
 

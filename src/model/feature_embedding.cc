@@ -162,6 +162,22 @@ torch::Tensor FeatureEmbedding::lookup(const data::Batch& batch) const {
 ModelInput FeatureEmbedding::model_input(const data::Batch& batch, const torch::Tensor& x,
                                          bool feedback) const {
   ModelInput in = model::model_input(batch, x, feedback);
+  if ((!batch.uniform_sparse.empty() || !batch.uniform_dense.empty()) && batch.size >= 2) {
+    // In the columns of a tower's rows (x, or a task's [set | dense]): field f of set 0's
+    // columns, then the dense features after the set's width.
+    std::vector<int64_t> shared;
+    for (uint32_t f : batch.uniform_sparse) {
+      FUNNEL_CHECK(f < num_fields_, "feature embedding: uniform field " << f << " of "
+                                                                       << num_fields_);
+      for (int64_t c = 0; c < field_dim(f); ++c) shared.push_back(offsets_[f] + c);
+    }
+    for (uint32_t d : batch.uniform_dense) {
+      FUNNEL_CHECK(d < num_dense_, "feature embedding: uniform dense feature " << d << " of "
+                                                                              << num_dense_);
+      shared.push_back(set_width_ + d);
+    }
+    in.uniform = uniform_columns(shared, tower_input_dim(), x.device());
+  }
   if (sharing_ == EmbeddingSharing::kShared) return in;
   // Tower e: its set's columns, then the dense features (which every tower reads).
   const int64_t dense = static_cast<int64_t>(num_dense_);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/batch.h"
+#include "model/blocks/uniform.h"
 
 namespace funnel::model {
 
@@ -30,6 +31,11 @@ struct ModelInput {
   /// Per-task embeddings (embedding.sharing = per_task): tower e's rows, [B, tower width]
   /// (FeatureEmbedding::model_input); empty when the towers share x.
   std::vector<torch::Tensor> tasks;
+  /// Columns of x (and of every tasks[e], laid out alike: fields, then dense) whose values
+  /// every row shares: a scoring request's user and context (data::Batch::uniform_sparse,
+  /// FeatureEmbedding::model_input). A model may compute their part once (uniform_linear)
+  /// or ignore it; undefined for training and file batches.
+  UniformColumns uniform;
 
   ModelInput() = default;
   /// Rows without list structure. Implicit: a bare row tensor is a valid input of every model.

@@ -281,6 +281,9 @@ EncodedRequest RequestEncoder::encode(const nlohmann::json& request, size_t max_
   // A shared value is one value of the request, counted once (the builder saw it per item).
   for (size_t s : sparse_shared) out.oov[s] /= items.size();
   out.batch = builder.batch();
+  // Every item has the shared values: the model may compute their part once.
+  out.batch.uniform_sparse.assign(sparse_shared.begin(), sparse_shared.end());
+  out.batch.uniform_dense.assign(dense_shared.begin(), dense_shared.end());
   return out;
 }
 

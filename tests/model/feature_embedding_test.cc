@@ -301,6 +301,48 @@ TEST(FeatureEmbeddingTest, PerTaskHoldsOneTableSetPerEventAndGivesEachTowerItsOw
   EXPECT_TRUE(torch::equal(shared.model_input(batch, xs).task(1), xs));
 }
 
+// A batch whose rows share fields (a scoring request's user and context): model_input names
+// their columns in a tower's rows, and ESMM scores the same with or without knowing them.
+TEST(FeatureEmbeddingTest, UniformFieldsNameTheirColumnsAndLeaveScoresUnchanged) {
+  const FeatureEmbeddingOptions o = options(embed::Pooling::kSum, embed::SgdOptions{});
+  data::Batch batch = test_batch();
+  // Field 2 ("cats") and dense feature 1 the same in every row.
+  batch.sparse[2].ids = {3, 4, 3, 4, 3, 4, 3, 4};
+  batch.sparse[2].offsets = {0, 2, 4, 6, 8};
+  for (size_t i = 0; i < batch.size; ++i) batch.dense[i * 2 + 1] = 0.25f;
+  batch.uniform_sparse = {2};
+  batch.uniform_dense = {1};
+  const FunnelSpec funnel{{"click", "conversion"}, {-1, 0}};
+  for (const bool tasks : {false, true}) {
+    const FeatureEmbedding fe(test_layout(), kVocab, tasks ? per_task(o) : o);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = fe.lookup(batch);
+    const ModelInput in = fe.model_input(batch, x);
+    ASSERT_TRUE(in.uniform.defined());
+    // cats: columns 7, 8 of a tower's rows; dense 1: column 9 + 1.
+    EXPECT_TRUE(torch::equal(in.uniform.shared, torch::tensor({7, 8, 10}, torch::kInt64)));
+    EXPECT_EQ(in.uniform.varying.numel(), 8);
+    for (size_t e = 0; e < 2; ++e) {
+      const torch::Tensor rows = in.task(e);
+      EXPECT_TRUE(torch::equal(rows.index_select(1, in.uniform.shared),
+                               rows[0].index_select(0, in.uniform.shared).expand({4, 3})));
+    }
+    torch::manual_seed(5);
+    auto net = make_model("esmm", funnel, fe.tower_input_dim(), {{"towers", {6, 5}}});
+    net->eval();
+    ModelInput plain = in;
+    plain.uniform = UniformColumns{};
+    const FunnelOutput a = net->forward(in), b = net->forward(plain);
+    for (size_t e = 0; e < 2; ++e) {
+      EXPECT_TRUE(torch::allclose(a.cond_log_p.at(e), b.cond_log_p.at(e), 1e-5, 1e-6)) << tasks << e;
+    }
+  }
+  // One row, or no uniform fields: nothing to share.
+  data::Batch none = test_batch();
+  const FeatureEmbedding fe(test_layout(), kVocab, o);
+  EXPECT_FALSE(fe.model_input(none, fe.lookup(none)).uniform.defined());
+}
+
 /// Columns [begin, begin + n) of x.grad() are all exactly zero.
 bool zero_grad(const torch::Tensor& x, int64_t begin, int64_t n) {
   return x.grad().narrow(1, begin, n).abs().max().item<float>() == 0.0f;

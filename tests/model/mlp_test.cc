@@ -103,5 +103,41 @@ TEST(TowerTest, GivesOneLogitPerRow) {
   EXPECT_TRUE(torch::allclose(z, ref.squeeze(1)));
 }
 
+
+// uniform_linear against the full product: rows that share columns {1, 3, 4} give the same
+// layer output with those columns' part computed once.
+TEST(MlpTest, UniformLinearEqualsTheFullProductWhenTheColumnsAreShared) {
+  torch::manual_seed(3);
+  torch::nn::Linear linear(6, 5);
+  torch::Tensor x = torch::randn({7, 6});
+  const std::vector<int64_t> shared = {4, 1, 3};
+  for (int64_t c : shared) x.select(1, c).fill_(x[0][c].item<float>());
+  const UniformColumns u = uniform_columns(shared, 6, x.device());
+  EXPECT_TRUE(torch::equal(u.shared, torch::tensor({1, 3, 4}, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(u.varying, torch::tensor({0, 2, 5}, torch::kInt64)));
+  torch::NoGradGuard no_grad;
+  const torch::Tensor full = linear(x);
+  EXPECT_TRUE(torch::allclose(uniform_linear(linear, x, u), full, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::equal(uniform_linear(linear, x, UniformColumns{}), full));
+  // One row: the plain product.
+  EXPECT_TRUE(torch::equal(uniform_linear(linear, x.narrow(0, 0, 1), u), full.narrow(0, 0, 1)));
+  // Every column shared: every row is row 0's.
+  torch::Tensor same = x[0].unsqueeze(0).repeat({4, 1});
+  const UniformColumns all = uniform_columns({0, 1, 2, 3, 4, 5}, 6, x.device());
+  EXPECT_EQ(all.varying.numel(), 0);
+  EXPECT_TRUE(torch::allclose(uniform_linear(linear, same, all), linear(same), 1e-5, 1e-6));
+  // The contract matters: a "shared" column that varies gives row 0's part to every row.
+  torch::Tensor broken = x.clone();
+  broken[5][3] = broken[5][3] + 1.0;
+  EXPECT_FALSE(torch::allclose(uniform_linear(linear, broken, u), linear(broken), 1e-3, 1e-3));
+  EXPECT_FALSE(uniform_columns({}, 6, x.device()).defined());
+  EXPECT_THROW(uniform_columns({6}, 6, x.device()), Error);
+  EXPECT_THROW(uniform_columns({2, 2}, 6, x.device()), Error);
+  // The Mlp and the Tower with it: the same as without.
+  Tower tower(MlpOptions(6).hidden({4, 3}));
+  EXPECT_TRUE(torch::allclose(tower->forward_uniform(x, u), tower(x), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::equal(tower->mlp()->forward_uniform(x, UniformColumns{}), tower->mlp()(x)));
+}
+
 }  // namespace
 }  // namespace funnel::model

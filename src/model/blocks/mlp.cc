@@ -52,7 +52,11 @@ int64_t MlpImpl::output_dim() const {
 }
 
 torch::Tensor MlpImpl::layer(size_t l, const torch::Tensor& input) {
-  torch::Tensor h = activate(options_.activation(), linears_.at(l)(input));
+  return finish_layer(linears_.at(l)(input));
+}
+
+torch::Tensor MlpImpl::finish_layer(const torch::Tensor& pre) {
+  torch::Tensor h = activate(options_.activation(), pre);
   // Dropout is a no-op in eval mode; skip the call entirely when it is off.
   return options_.dropout() > 0.0 ? dropout_(h) : h;
 }
@@ -60,6 +64,13 @@ torch::Tensor MlpImpl::layer(size_t l, const torch::Tensor& input) {
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = x;
   for (size_t l = 0; l < linears_.size(); ++l) h = layer(l, h);
+  return h;
+}
+
+torch::Tensor MlpImpl::forward_uniform(const torch::Tensor& x, const UniformColumns& uniform) {
+  if (linears_.empty() || !uniform.defined()) return forward(x);
+  torch::Tensor h = finish_layer(uniform_linear(linears_[0], x, uniform));
+  for (size_t l = 1; l < linears_.size(); ++l) h = layer(l, h);
   return h;
 }
 
@@ -77,5 +88,9 @@ TowerImpl::TowerImpl(MlpOptions options) {
 }
 
 torch::Tensor TowerImpl::forward(const torch::Tensor& x) { return head(mlp_(x)); }
+
+torch::Tensor TowerImpl::forward_uniform(const torch::Tensor& x, const UniformColumns& uniform) {
+  return head(mlp_->forward_uniform(x, uniform));
+}
 
 }  // namespace funnel::model

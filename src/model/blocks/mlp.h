@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "model/blocks/uniform.h"
+
 namespace funnel::model {
 
 enum class Activation { kRelu, kLeakyRelu, kTanh };
@@ -46,6 +48,9 @@ class MlpImpl : public torch::nn::Module {
 
   /// [B, in] -> h^L, [B, output_dim()] (x itself when there are no hidden layers).
   torch::Tensor forward(const torch::Tensor& x);
+  /// forward(x) with the first layer's part of the columns every row shares computed once
+  /// (uniform_linear; serving: a request's user and context features).
+  torch::Tensor forward_uniform(const torch::Tensor& x, const UniformColumns& uniform);
   /// h^1..h^L (L = num_layers()), each [B, hidden[l]].
   std::vector<torch::Tensor> forward_layers(const torch::Tensor& x);
   /// One layer: dropout(act(W_l input + b_l)) for l in [0, num_layers()). Lets a model
@@ -60,6 +65,9 @@ class MlpImpl : public torch::nn::Module {
   const MlpOptions& options() const { return options_; }
 
  private:
+  /// dropout(act(pre)): the rest of a layer after its linear part.
+  torch::Tensor finish_layer(const torch::Tensor& pre);
+
   MlpOptions options_;
   std::vector<torch::nn::Linear> linears_;
   torch::nn::Dropout dropout_{nullptr};
@@ -72,6 +80,8 @@ class TowerImpl : public torch::nn::Module {
   explicit TowerImpl(MlpOptions options);
 
   torch::Tensor forward(const torch::Tensor& x);
+  /// forward(x) through Mlp::forward_uniform(x, uniform).
+  torch::Tensor forward_uniform(const torch::Tensor& x, const UniformColumns& uniform);
   /// The logit from a last hidden layer h^L computed elsewhere (e.g. with Mlp::layer).
   torch::Tensor head(const torch::Tensor& h) { return head_(h).squeeze(-1); }
 
