@@ -6,6 +6,7 @@
 #   bench/train/dist_run.sh [BUILD_DIR]
 # Environment: ROWS=1000000 (impressions simulated), WORKERS="2" (rank counts to run),
 #   BATCH=2000 (the global batch), OUT=DIR (keep the runs; default a temporary folder).
+# The ms/step columns are rank 0's step phases (metrics.json timing.step_seconds).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -37,17 +38,22 @@ out, workers = sys.argv[1], sys.argv[2].split()
 def m(name): return json.load(open(f"{out}/{name}/metrics.json"))
 one = m("one")
 base = one["timing"]["samples_per_second"]
-print(f"| run | samples/s | vs 1 process | test CTR AUC | CVR AUC | all-reduce B/step | all-to-all B/step | calls/step | wall |")
-print("|---|---|---|---|---|---|---|---|---|")
+print(f"| run | samples/s | vs 1 process | test CTR AUC | CVR AUC | all-reduce B/step | all-to-all B/step | calls/step "
+      f"| ms/step: forward + backward | lookup | tables' step | all-reduce | other | wall |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 def row(name, label):
     r = m(name); t = r["timing"]; d = r.get("distributed", {})
     wall = open(f"{out}/{name}.time").read().strip()
+    # Rank 0's step phases (timing.step_seconds), in ms per step.
+    ph = {k: 1000 * v / max(1, t["steps"]) for k, v in t["step_seconds"].items()}
+    other = ph["data"] + ph["loss"] + ph["dense"]
     print(f"| {label} | {t['samples_per_second']:,.0f} | {t['samples_per_second']/base:.2f}x | "
           f"{r['test']['ctr']['auc']:.4f} | {r['test']['cvr']['auc']:.4f} | "
           f"{d.get('all_reduce_bytes_per_step', 0):,.0f} | {d.get('all_to_all_bytes_per_step', 0):,.0f} | "
-          f"{d.get('collective_calls_per_step', 0):.1f} | {wall} |")
+          f"{d.get('collective_calls_per_step', 0):.1f} | {ph['forward'] + ph['backward']:.1f} | "
+          f"{ph['lookup']:.1f} | {ph['sparse']:.1f} | {ph['sync']:.1f} | {other:.1f} | {wall} |")
 row("one", "1 process")
 for n in workers: row(f"w{n}", f"--workers {n}")
 a, b = m("solo_a")["timing"]["samples_per_second"], m("solo_b")["timing"]["samples_per_second"]
-print(f"| 2 independent processes at once (bound) | {a + b:,.0f} | {(a + b)/base:.2f}x | | | | | | |")
+print(f"| 2 independent processes at once (bound) | {a + b:,.0f} | {(a + b)/base:.2f}x | | | | | | | | | | | |")
 PYEOF

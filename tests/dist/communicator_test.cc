@@ -82,6 +82,28 @@ TEST(GlooCommunicator, AllReduceSumsAndEveryRankGetsTheSameBits) {
   EXPECT_TRUE(results[0].equal(results[2]));
 }
 
+// Sizes that do not divide by the world (chunks of one, empty chunks), other dtypes and
+// shapes: exact integer sums against the definition, the shape kept.
+TEST(GlooCommunicator, AllReduceOfAnySizeAndDtypeIsTheSum) {
+  auto comms = in_process_gloo(3, 20);
+  for (const int64_t n : {1, 2, 3, 7, 1001}) {
+    std::vector<at::Tensor> got(3);
+    run_ranks(comms, [&](int r, Communicator& c) {
+      at::Tensor t = (at::arange(n, at::kLong) * (r + 1) + 10 * r).view({n, 1});
+      c.all_reduce_sum(t);
+      got[r] = t;
+    });
+    // sum over r of (i (r + 1) + 10 r) = 6 i + 30
+    const at::Tensor want = (at::arange(n, at::kLong) * 6 + 30).view({n, 1});
+    for (int r = 0; r < 3; ++r) EXPECT_TRUE(got[r].equal(want)) << "n " << n << " rank " << r;
+  }
+  run_ranks(comms, [&](int r, Communicator& c) {
+    at::Tensor t = at::full({2, 3}, 0.5 * (r + 1), at::kDouble);
+    c.all_reduce_sum(t);
+    EXPECT_TRUE(t.equal(at::full({2, 3}, 3.0, at::kDouble)));
+  });
+}
+
 TEST(GlooCommunicator, AllToAllWithUnevenAndEmptySplitsMatchesTheReference) {
   // Rank s sends (s + 1) * (r + 1) % 3 rows of width 2 to rank r, each row tagged (s, r, k).
   const int n = 3;
